@@ -1,0 +1,142 @@
+// JIIO: the KKT conditions of the input optimisation as one fixed-point map
+// over the stacked state v = [z; x; mu], solved by Anderson or Picard.
+#include "input_optimization.h"
+
+namespace jiio {
+
+namespace {
+
+class JiioProblem final : public FixedPointProblem {
+public:
+    JiioProblem(DeqModel& model, const StateLayout& layout, const Objective& objective, const JiioOptions& options)
+        : model_(model), layout_(layout), objective_(objective), options_(options)
+    {
+    }
+
+    torch::Tensor apply(const torch::Tensor& v) override
+    {
+        const auto [z, x, mu] = split(v);
+        torch::Tensor fz, gradZ, gradX;
+        {
+            torch::AutoGradMode enableGrad(true);
+            auto zLeaf = z.detach().requires_grad_(true);
+            auto xLeaf = x.detach().requires_grad_(true);
+            fz = model_->f(zLeaf, xLeaf, layout_);
+            auto objective = objective_.perSample(model_->readout(zLeaf, layout_), xLeaf);
+            // One backward call with grad outputs (mu, 1) gives both
+            // (df/dz)^T mu + dl/dz and (df/dx)^T mu + dR/dx.
+            auto grads = torch::autograd::grad({fz, objective}, {zLeaf, xLeaf},
+                                               {mu, torch::ones_like(objective)},
+                                               /*retain_graph=*/false, /*create_graph=*/false,
+                                               /*allow_unused=*/true);
+            gradZ = grads[0];
+            gradX = grads[1].defined() ? grads[1] : torch::zeros_like(xLeaf);
+            lastObjective_ = objective.detach();
+            fz = fz.detach();
+        }
+        ++evaluations_;
+        const double alphaX = evaluations_ > options_.alphaSwitchFraction * options_.maxIterations
+            ? options_.alphaXLate : options_.alphaX;
+        torch::Tensor step = gradX;
+        if (options_.constraint == InputConstraint::L2Ball)
+            step = gradX / (gradX.norm(2, 1, true) + 1e-12);
+        else if (options_.constraint == InputConstraint::LInfBall)
+            step = gradX.sign();
+
+        auto zNext = z + options_.alphaZ * (fz - z);
+        auto xNext = projectInput(x - alphaX * step, options_.constraint, options_.radius);
+        auto muNext = mu + options_.alphaMu * (gradZ - mu);
+        return torch::cat({zNext, xNext, muNext}, 1);
+    }
+
+    void describe(const torch::Tensor& v, const torch::Tensor& gv, IterationStats& stats) override
+    {
+        const auto [z, x, mu] = split(v);
+        const auto [gz, gx, gmu] = split(gv);
+        auto relative = [](const torch::Tensor& a, const torch::Tensor& ga) {
+            return ((ga - a).norm(2, 1) / (ga.norm(2, 1) + 1e-12)).mean().item<double>();
+        };
+        stats.residualZ = relative(z, gz);
+        stats.residualX = relative(x, gx);
+        stats.residualMu = relative(mu, gmu);
+        stats.objective = lastObjective_.mean().item<double>();
+    }
+
+    torch::Tensor lastObjective() const override { return lastObjective_; }
+    int64_t functionEvaluations() const override { return evaluations_; }
+    int64_t vjpCount() const override { return evaluations_; }
+
+    std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> split(const torch::Tensor& v) const
+    {
+        return {v.narrow(1, 0, layout_.zSize), v.narrow(1, layout_.zSize, layout_.latentSize),
+                v.narrow(1, layout_.zSize + layout_.latentSize, layout_.zSize)};
+    }
+
+private:
+    DeqModel& model_;
+    const StateLayout& layout_;
+    const Objective& objective_;
+    const JiioOptions& options_;
+    torch::Tensor lastObjective_;
+    int64_t evaluations_ = 0;
+};
+
+} // namespace
+
+torch::Tensor projectInput(const torch::Tensor& x, InputConstraint constraint, double radius)
+{
+    switch (constraint) {
+    case InputConstraint::None:
+        return x;
+    case InputConstraint::L2Ball: {
+        auto norm = x.norm(2, 1, true);
+        return x * torch::clamp_max(radius / (norm + 1e-12), 1.0);
+    }
+    case InputConstraint::LInfBall:
+        return x.clamp(-radius, radius);
+    }
+    return x;
+}
+
+InputOptimizationResult runJiio(DeqModel& model, const StateLayout& layout, const Objective& objective,
+                                const JiioOptions& options, SolveObserver& observer, const torch::Tensor& x0)
+{
+    const auto batch = objective.target().size(0);
+    const auto tensorOptions = objective.target().options();
+    auto x = x0.defined() ? x0.detach() : torch::zeros({batch, layout.latentSize}, tensorOptions);
+    auto v0 = torch::cat({torch::zeros({batch, layout.zSize}, tensorOptions), x,
+                          torch::zeros({batch, layout.zSize}, tensorOptions)}, 1);
+
+    JiioProblem problem(model, layout, objective, options);
+    FixedPointOptions solverOptions;
+    solverOptions.method = options.method;
+    solverOptions.maxIterations = options.maxIterations;
+    solverOptions.tolerance = options.tolerance;
+    solverOptions.memory = options.andersonMemory;
+    solverOptions.andersonBeta = options.andersonBeta;
+    solverOptions.andersonLambda = options.andersonLambda;
+    // Keep the lowest-residual iterate, but take a slightly worse one whose
+    // objective is clearly lower.
+    solverOptions.bestResidualSlack = 1.5;
+    solverOptions.objectiveMargin = 0.02;
+    auto solved = solveFixedPoint(problem, v0, solverOptions, observer);
+
+    InputOptimizationResult result;
+    auto [z, xStar, mu] = problem.split(solved.solution);
+    result.state = z.clone();
+    result.latent = xStar.clone();
+    result.adjoint = mu.clone();
+    {
+        torch::NoGradGuard noGrad;
+        result.prediction = model->readout(result.state, layout);
+    }
+    result.objective = solved.objective;
+    result.iterations = solved.iterations;
+    result.reason = solved.reason;
+    result.elapsedSeconds = solved.elapsedSeconds;
+    result.functionEvaluations = problem.functionEvaluations();
+    result.vjpCount = problem.vjpCount();
+    return result;
+}
+
+} // namespace jiio

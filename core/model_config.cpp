@@ -1,0 +1,160 @@
+#include "model_config.h"
+
+#include "error.h"
+
+#include <numeric>
+#include <sstream>
+
+namespace jiio {
+
+namespace {
+
+const char* const kFormatTag = "jiio-model-1";
+const char* const kProvenancePrefix = "provenance.";
+
+int toInt(const std::string& key, const std::string& value)
+{
+    try {
+        size_t used = 0;
+        int result = std::stoi(value, &used);
+        if (used == value.size())
+            return result;
+    } catch (const std::exception&) {
+    }
+    throw Error("model configuration: '" + key + "' is not an integer");
+}
+
+double toDouble(const std::string& key, const std::string& value)
+{
+    try {
+        size_t used = 0;
+        double result = std::stod(value, &used);
+        if (used == value.size())
+            return result;
+    } catch (const std::exception&) {
+    }
+    throw Error("model configuration: '" + key + "' is not a number");
+}
+
+} // namespace
+
+std::string toString(ModelKind kind)
+{
+    return kind == ModelKind::Restoration ? "restoration" : "generative";
+}
+
+ModelKind modelKindFromString(const std::string& text)
+{
+    if (text == "restoration")
+        return ModelKind::Restoration;
+    if (text == "generative")
+        return ModelKind::Generative;
+    throw Error("model configuration: unknown model kind '" + text + "'");
+}
+
+int ModelConfig::alignment() const
+{
+    const int pyramid = 1 << (scales - 1);
+    return kind == ModelKind::Restoration ? std::lcm(pyramid, latentStride) : pyramid;
+}
+
+void ModelConfig::validate() const
+{
+    auto require = [](bool ok, const std::string& what) {
+        if (!ok)
+            throw Error("model configuration: " + what);
+    };
+    require(imageChannels == 1 || imageChannels == 3, "image channels must be 1 or 3");
+    require(width >= 2 && width <= 1024, "width must be in [2, 1024]");
+    require(scales >= 1 && scales <= 4, "scales must be in [1, 4]");
+    require(latentChannels >= 1 && latentChannels <= 1024, "latent channels must be in [1, 1024]");
+    require(latentStride >= 1 && latentStride <= 64, "latent stride must be in [1, 64]");
+    require(groups >= 1 && width % groups == 0, "width must be a multiple of the group count");
+    require(tileSize >= 16 && tileSize % alignment() == 0,
+            "tile size must be at least 16 and a multiple of " + std::to_string(alignment()));
+    require(tileOverlap >= 0 && 2 * tileOverlap < tileSize, "tile overlap must be under half the tile size");
+    require(imageSize >= 4 && imageSize % alignment() == 0, "image size must be a multiple of the alignment");
+    require(jiioIterations >= 1, "JIIO iterations must be positive");
+    require(priorWeight >= 0, "prior weight must be non-negative");
+}
+
+std::string ModelConfig::toText() const
+{
+    std::ostringstream out;
+    out.precision(17);
+    out << "format = " << kFormatTag << "\n"
+        << "kind = " << toString(kind) << "\n"
+        << "image_channels = " << imageChannels << "\n"
+        << "width = " << width << "\n"
+        << "scales = " << scales << "\n"
+        << "latent_channels = " << latentChannels << "\n"
+        << "latent_stride = " << latentStride << "\n"
+        << "image_size = " << imageSize << "\n"
+        << "groups = " << groups << "\n"
+        << "weight_norm = " << (weightNorm ? 1 : 0) << "\n"
+        << "tile_size = " << tileSize << "\n"
+        << "tile_overlap = " << tileOverlap << "\n"
+        << "jiio_iterations = " << jiioIterations << "\n"
+        << "prior_weight = " << priorWeight << "\n";
+    for (const auto& [key, value] : provenance)
+        out << kProvenancePrefix << key << " = " << value << "\n";
+    return out.str();
+}
+
+ModelConfig ModelConfig::fromText(const std::string& text)
+{
+    ModelConfig config;
+    std::istringstream in(text);
+    std::string line;
+    bool sawFormat = false;
+    while (std::getline(in, line)) {
+        if (line.empty() || line[0] == '#')
+            continue;
+        const auto eq = line.find(" = ");
+        if (eq == std::string::npos)
+            throw Error("model configuration: malformed line '" + line + "'");
+        const std::string key = line.substr(0, eq);
+        const std::string value = line.substr(eq + 3);
+        if (key == "format") {
+            if (value != kFormatTag)
+                throw Error("model configuration: unsupported format '" + value + "'");
+            sawFormat = true;
+        } else if (key == "kind") {
+            config.kind = modelKindFromString(value);
+        } else if (key == "image_channels") {
+            config.imageChannels = toInt(key, value);
+        } else if (key == "width") {
+            config.width = toInt(key, value);
+        } else if (key == "scales") {
+            config.scales = toInt(key, value);
+        } else if (key == "latent_channels") {
+            config.latentChannels = toInt(key, value);
+        } else if (key == "latent_stride") {
+            config.latentStride = toInt(key, value);
+        } else if (key == "image_size") {
+            config.imageSize = toInt(key, value);
+        } else if (key == "groups") {
+            config.groups = toInt(key, value);
+        } else if (key == "weight_norm") {
+            config.weightNorm = toInt(key, value) != 0;
+        } else if (key == "tile_size") {
+            config.tileSize = toInt(key, value);
+        } else if (key == "tile_overlap") {
+            config.tileOverlap = toInt(key, value);
+        } else if (key == "jiio_iterations") {
+            config.jiioIterations = toInt(key, value);
+        } else if (key == "prior_weight") {
+            config.priorWeight = toDouble(key, value);
+        } else if (key.rfind(kProvenancePrefix, 0) == 0) {
+            config.provenance[key.substr(std::string(kProvenancePrefix).size())] = value;
+        } else {
+            throw Error("model configuration: unknown key '" + key + "'");
+        }
+    }
+    if (!sawFormat)
+        throw Error("model configuration: missing format tag");
+    config.validate();
+    return config;
+}
+
+} // namespace jiio

@@ -1,0 +1,19 @@
+#pragma once
+#include <string>
+#include <vector>
+
+namespace jiio {
+
+// Where shipped models are looked up, in order: the JIIO_MODELS_DIR
+// environment variable, the models/ folder of the source tree this binary was
+// built from, then the installed data folder.
+std::vector<std::string> modelSearchDirectories();
+
+// File name of the shipped restoration model for 1 (gray) or 3 (RGB) channels.
+std::string defaultRestorationModelName(int channels);
+
+// The path of the default restoration model for this channel count; throws
+// jiio::Error naming the folders searched when none exists.
+std::string locateDefaultRestorationModel(int channels);
+
+} // namespace jiio

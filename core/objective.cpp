@@ -1,0 +1,68 @@
+#include "objective.h"
+
+#include "error.h"
+
+namespace jiio {
+
+namespace {
+// Noise level (0-255 scale) at which the denoising prior weight doubles.
+constexpr double kReferenceSigma = 25.0;
+} // namespace
+
+std::string toString(Task task)
+{
+    switch (task) {
+    case Task::Reconstruct:
+        return "reconstruct";
+    case Task::Inpaint:
+        return "inpaint";
+    case Task::Denoise:
+        return "denoise";
+    }
+    return "unknown";
+}
+
+Task taskFromString(const std::string& text)
+{
+    if (text == "reconstruct")
+        return Task::Reconstruct;
+    if (text == "inpaint")
+        return Task::Inpaint;
+    if (text == "denoise")
+        return Task::Denoise;
+    throw Error("unknown task '" + text + "' (expected inpaint, denoise or reconstruct)");
+}
+
+Objective::Objective(Task task, torch::Tensor target, torch::Tensor knownMask, double priorWeight, double sigma)
+    : task_(task), target_(std::move(target)), knownMask_(std::move(knownMask)), priorWeight_(priorWeight)
+{
+    if (task_ == Task::Inpaint && !knownMask_.defined())
+        throw Error("inpainting needs a mask");
+    if (task_ == Task::Denoise) {
+        if (sigma < 0)
+            throw Error("the noise level must be non-negative");
+        priorWeight_ *= 1.0 + (sigma / kReferenceSigma) * (sigma / kReferenceSigma);
+    }
+}
+
+torch::Tensor Objective::perSample(const torch::Tensor& prediction, const torch::Tensor& latent) const
+{
+    auto error = (prediction - target_).square();
+    if (knownMask_.defined())
+        error = error * knownMask_;
+    auto value = 0.5 * error.flatten(1).sum(1);
+    if (priorWeight_ > 0)
+        value = value + 0.5 * priorWeight_ * latent.flatten(1).square().sum(1);
+    return value;
+}
+
+Objective Objective::slice(int64_t start, int64_t length) const
+{
+    Objective part = *this;
+    part.target_ = target_.narrow(0, start, length);
+    if (knownMask_.defined())
+        part.knownMask_ = knownMask_.narrow(0, start, length);
+    return part;
+}
+
+} // namespace jiio

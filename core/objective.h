@@ -1,0 +1,42 @@
+#pragma once
+#include "torch_include.h"
+
+#include <string>
+
+namespace jiio {
+
+// The inverse problems the product solves.
+enum class Task { Reconstruct, Inpaint, Denoise };
+
+std::string toString(Task task);
+Task taskFromString(const std::string& text);
+
+// The inner objective l(h(z), y) + R(x), per sample:
+//   0.5 * sum(w * (h(z) - y)^2) + 0.5 * priorWeight * |x|^2
+// with w the known-pixel mask (1 where observed). Images are in
+// the model's normalised range [-1, 1].
+class Objective {
+public:
+    // knownMask: [B, 1, H, W] with 1 where the pixel is observed (inpainting,
+    // or padding around any image); undefined means all pixels count. sigma: noise level on the 0-255 scale (denoising only); the prior
+    // weight grows with the noise variance, as MAP estimation prescribes.
+    Objective(Task task, torch::Tensor target, torch::Tensor knownMask, double priorWeight, double sigma = 0);
+
+    torch::Tensor perSample(const torch::Tensor& prediction, const torch::Tensor& latent) const;
+
+    Task task() const { return task_; }
+    const torch::Tensor& target() const { return target_; }
+    const torch::Tensor& knownMask() const { return knownMask_; }
+    double priorWeight() const { return priorWeight_; }
+
+    // The same objective restricted to samples [start, start + length).
+    Objective slice(int64_t start, int64_t length) const;
+
+private:
+    Task task_;
+    torch::Tensor target_;
+    torch::Tensor knownMask_;
+    double priorWeight_;
+};
+
+} // namespace jiio

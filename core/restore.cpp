@@ -1,0 +1,165 @@
+#include "restore.h"
+
+#include "error.h"
+#include "tensor_image.h"
+#include "tiling.h"
+
+namespace F = torch::nn::functional;
+
+namespace jiio {
+
+namespace {
+
+int64_t roundUp(int64_t value, int64_t multiple)
+{
+    return (value + multiple - 1) / multiple * multiple;
+}
+
+// Pads bottom/right by replication; padded pixels get weight 0 in the objective.
+torch::Tensor padTo(const torch::Tensor& image, int64_t height, int64_t width)
+{
+    const int64_t padH = height - image.size(2);
+    const int64_t padW = width - image.size(3);
+    if (padH == 0 && padW == 0)
+        return image;
+    return F::pad(image, F::PadFuncOptions({0, padW, 0, padH}).mode(torch::kReplicate));
+}
+
+int severity(StopReason reason)
+{
+    switch (reason) {
+    case StopReason::Converged:
+        return 0;
+    case StopReason::BudgetExhausted:
+        return 1;
+    case StopReason::StopRequested:
+        return 2;
+    case StopReason::Diverged:
+        return 3;
+    }
+    return 3;
+}
+
+} // namespace
+
+void validateRestore(const ModelConfig& config, const ImageData& observed, const RestoreRequest& request)
+{
+    if (config.kind != ModelKind::Restoration)
+        throw Error("the model is a " + toString(config.kind) + " model; restoring images needs a restoration model");
+    if (config.imageChannels != observed.colorChannels())
+        throw Error("the model expects " + std::to_string(config.imageChannels) + "-channel images but the image has "
+                    + std::to_string(observed.colorChannels()) + " colour channel(s)");
+    if (observed.color.empty())
+        throw Error("the image is empty");
+    switch (request.task) {
+    case Task::Inpaint:
+        if (request.missingMask.empty())
+            throw Error("inpainting needs a mask");
+        if (request.missingMask.size() != observed.color.size())
+            throw Error("the mask is " + std::to_string(request.missingMask.cols) + "x"
+                        + std::to_string(request.missingMask.rows) + " but the image is "
+                        + std::to_string(observed.width()) + "x" + std::to_string(observed.height()));
+        if (cv::countNonZero(request.missingMask) == 0)
+            throw Error("the mask marks no missing pixels (non-zero mask pixels are the ones to fill)");
+        break;
+    case Task::Denoise:
+        if (!(request.sigma > 0 && request.sigma <= 255))
+            throw Error("the noise level sigma must be in (0, 255]");
+        break;
+    case Task::Reconstruct:
+        throw Error("latent reconstruction is not an image restoration task");
+    }
+    if (request.tileBatch < 1)
+        throw Error("the tile batch must be at least 1");
+}
+
+RestoreOutcome restoreImage(DeqModel& model, const ImageData& observed, const RestoreRequest& request,
+                            SolveObserver& observer)
+{
+    const ModelConfig& config = model->config();
+    validateRestore(config, observed, request);
+    torch::NoGradGuard noGrad;
+    const auto device = model->parameters().front().device();
+
+    const int64_t height = observed.height();
+    const int64_t width = observed.width();
+    torch::Tensor image = imageToTensor(observed.color);
+    torch::Tensor known = request.task == Task::Inpaint ? knownMaskToTensor(request.missingMask)
+                                                        : torch::ones({1, 1, height, width});
+    image = image * known; // values under the mask are ignored
+
+    const bool whole = height * width <= request.maxWholePixels;
+    const int64_t align = config.alignment();
+    int64_t paddedH = 0, paddedW = 0, tileSize = 0;
+    if (whole) {
+        paddedH = roundUp(height, align);
+        paddedW = roundUp(width, align);
+    } else {
+        tileSize = config.tileSize;
+        paddedH = roundUp(std::max(height, tileSize), align);
+        paddedW = roundUp(std::max(width, tileSize), align);
+    }
+    torch::Tensor target = padTo(image, paddedH, paddedW);
+    torch::Tensor weight = torch::zeros({1, 1, paddedH, paddedW});
+    weight.narrow(2, 0, height).narrow(3, 0, width).copy_(known);
+
+    const std::vector<Tile> tiles = whole ? std::vector<Tile>{} : planTiles(paddedH, paddedW, tileSize, config.tileOverlap);
+    auto blended = torch::zeros({1, config.imageChannels, paddedH, paddedW});
+    auto weightSum = torch::zeros({1, 1, paddedH, paddedW});
+
+    RestoreOutcome outcome;
+    const auto start = std::chrono::steady_clock::now();
+    double objectiveSum = 0;
+    auto solveBatch = [&](const torch::Tensor& targets, const torch::Tensor& weights, int64_t h, int64_t w) {
+        const auto layout = model->layout(h, w);
+        Objective objective(request.task, targets.to(device), weights.to(device), config.priorWeight, request.sigma);
+        auto result = optimizeInput(model, layout, objective, request.solver, observer);
+        outcome.iterations += result.iterations;
+        objectiveSum += result.objective.defined() ? result.objective.sum().item<double>() : 0.0;
+        if (severity(result.reason) > severity(outcome.worstReason))
+            outcome.worstReason = result.reason;
+        return result.prediction.to(torch::kCPU);
+    };
+
+    if (whole) {
+        observer.onSegment(0, 1);
+        blended = solveBatch(target, weight, paddedH, paddedW);
+        weightSum.fill_(1.0);
+        outcome.segments = 1;
+    } else {
+        const int64_t count = int64_t(tiles.size());
+        for (int64_t first = 0; first < count; first += request.tileBatch) {
+            if (observer.stopRequested())
+                break;
+            const int64_t n = std::min<int64_t>(request.tileBatch, count - first);
+            std::vector<torch::Tensor> targets, weights;
+            for (int64_t i = first; i < first + n; ++i) {
+                const Tile& t = tiles[size_t(i)];
+                targets.push_back(target.narrow(2, t.top, t.size).narrow(3, t.left, t.size));
+                weights.push_back(weight.narrow(2, t.top, t.size).narrow(3, t.left, t.size));
+            }
+            observer.onSegment(int(first / request.tileBatch), int((count + request.tileBatch - 1) / request.tileBatch));
+            auto predictions = solveBatch(torch::cat(targets), torch::cat(weights), tileSize, tileSize);
+            for (int64_t i = 0; i < n; ++i) {
+                const Tile& t = tiles[size_t(first + i)];
+                auto window = tileWindow(t, paddedH, paddedW, config.tileOverlap);
+                blended.narrow(2, t.top, t.size).narrow(3, t.left, t.size).add_(predictions.narrow(0, i, 1) * window);
+                weightSum.narrow(2, t.top, t.size).narrow(3, t.left, t.size).add_(window);
+            }
+            outcome.segments += int(n);
+        }
+        blended = blended / weightSum.clamp_min(1e-8);
+    }
+
+    auto restored = blended.narrow(2, 0, height).narrow(3, 0, width);
+    if (request.task == Task::Inpaint)
+        restored = torch::where(known.to(torch::kBool), image, restored);
+    outcome.image.color = tensorToImage(restored);
+    outcome.image.alpha = observed.alpha.clone();
+    outcome.image.depth = observed.depth;
+    outcome.objective = outcome.segments > 0 ? objectiveSum / outcome.segments : 0.0;
+    outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return outcome;
+}
+
+} // namespace jiio

@@ -1,0 +1,37 @@
+#pragma once
+#include "fixed_point.h"
+
+namespace jiio {
+
+// The bookkeeping every fixed-point method shares: per-sample residuals, the
+// best iterate per sample, statistics for the observer, and when to stop.
+class SolveTracker {
+public:
+    SolveTracker(FixedPointProblem& problem, const FixedPointOptions& options, SolveObserver& observer,
+                 const torch::Tensor& v0);
+
+    // Records the evaluated pair (v, G(v)); returns true when the solve must stop.
+    bool record(const torch::Tensor& v, const torch::Tensor& gv);
+
+    int iterations() const { return iteration_; }
+    FixedPointResult finish();
+
+private:
+    torch::Tensor sampleResidual(const torch::Tensor& v, const torch::Tensor& gv) const;
+    void updateBest(const torch::Tensor& v, const torch::Tensor& residual, const torch::Tensor& objective);
+
+    FixedPointProblem& problem_;
+    const FixedPointOptions& options_;
+    SolveObserver& observer_;
+    std::chrono::steady_clock::time_point start_;
+    int iteration_ = 0;
+    StopReason reason_ = StopReason::BudgetExhausted;
+    torch::Tensor best_, bestResidual_, bestObjective_;
+};
+
+torch::Tensor andersonSolve(FixedPointProblem& problem, const torch::Tensor& v0,
+                            const FixedPointOptions& options, SolveTracker& tracker);
+torch::Tensor broydenSolve(FixedPointProblem& problem, const torch::Tensor& v0,
+                           const FixedPointOptions& options, SolveTracker& tracker);
+
+} // namespace jiio

@@ -1,0 +1,215 @@
+// A small random DEQ: implicit gradients against finite differences, JIIO's
+// fixed point against the KKT conditions, JIIO against the naive method.
+#include "core/implicit_diff.h"
+#include "core/input_optimization.h"
+#include "core/trace.h"
+#include "test_support.h"
+
+#include <QtTest>
+
+using namespace jiio;
+
+namespace {
+
+constexpr int64_t kSide = 16;
+
+FixedPointOptions tight(int budget = 400)
+{
+    FixedPointOptions options;
+    options.method = FixedPointMethod::Anderson;
+    options.maxIterations = budget;
+    options.tolerance = 1e-11;
+    options.memory = 10;
+    return options;
+}
+
+struct Fixture {
+    DeqModel model = test::tinyModel(1, /*doublePrecision=*/true);
+    StateLayout layout = model->layout(kSide, kSide);
+    torch::Tensor target;
+
+    Fixture()
+    {
+        torch::NoGradGuard noGrad;
+        torch::manual_seed(11);
+        // A target the model can nearly produce, plus noise: a well-posed fit.
+        auto xTrue = 0.5 * torch::randn({2, layout.latentSize}, torch::kFloat64);
+        auto zTrue = solveEquilibrium(model, layout, xTrue, tight()).solution;
+        target = model->readout(zTrue, layout) + 0.05 * torch::randn({2, 1, kSide, kSide}, torch::kFloat64);
+    }
+    // A larger prior weight makes the problem better conditioned.
+    Objective objective(double priorWeight = 1e-2) const
+    {
+        return Objective(Task::Reconstruct, target, {}, priorWeight);
+    }
+
+    // The objective of x at its exact equilibrium.
+    torch::Tensor objectiveAt(const torch::Tensor& x, double priorWeight = 1e-2)
+    {
+        torch::NoGradGuard noGrad;
+        auto z = solveEquilibrium(model, layout, x, tight()).solution;
+        return objective(priorWeight).perSample(model->readout(z, layout), x);
+    }
+};
+
+} // namespace
+
+class TestDeq : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void equilibriumIsAFixedPoint()
+    {
+        Fixture fx;
+        auto x = torch::randn({2, fx.layout.latentSize}, torch::kFloat64);
+        auto solved = solveEquilibrium(fx.model, fx.layout, x, tight());
+        qInfo("%d iterations, %s, residual %.3g", solved.iterations, stopReasonName(solved.reason),
+              solved.residual.max().item<double>());
+        QCOMPARE(solved.reason, StopReason::Converged);
+        torch::NoGradGuard noGrad;
+        auto fz = fx.model->f(solved.solution, x, fx.layout);
+        QVERIFY(((fz - solved.solution).norm() / fz.norm()).item<double>() < 1e-9);
+    }
+
+    void implicitGradientMatchesFiniteDifferences()
+    {
+        Fixture fx;
+        torch::manual_seed(5);
+        auto x = 0.3 * torch::randn({2, fx.layout.latentSize}, torch::kFloat64);
+        auto direction = torch::randn_like(x);
+        auto eg = equilibriumGradient(fx.model, fx.layout, fx.objective(), x, tight(), tight());
+        const double eps = 1e-5;
+        auto numeric = (fx.objectiveAt(x + eps * direction) - fx.objectiveAt(x - eps * direction)) / (2 * eps);
+        auto analytic = (eg.gradient * direction).sum(1);
+        const double error = ((numeric - analytic).abs() / analytic.abs()).max().item<double>();
+        qInfo("directional derivative: analytic %.10g, numeric %.10g, relative error %.2e",
+              analytic[0].item<double>(), numeric[0].item<double>(), error);
+        QVERIFY2(error < 1e-5, qPrintable(QString("relative error %1").arg(error)));
+    }
+
+    void implicitBackwardMatchesFiniteDifferencesInAParameter()
+    {
+        Fixture fx;
+        auto x = 0.3 * torch::randn({2, fx.layout.latentSize}, torch::kFloat64);
+        auto loss = [&](const torch::Tensor& prediction) { return (prediction - fx.target).square().sum(); };
+        auto lossAtEquilibrium = [&]() {
+            torch::NoGradGuard noGrad;
+            auto z = solveEquilibrium(fx.model, fx.layout, x, tight()).solution;
+            return loss(fx.model->readout(z, fx.layout)).item<double>();
+        };
+        fx.model->zero_grad();
+        auto z = solveEquilibrium(fx.model, fx.layout, x, tight()).solution;
+        implicitBackward(fx.model, fx.layout, z, x, loss, tight());
+        // A parameter of the cell (reached only through the equilibrium) and
+        // one of the readout.
+        torch::manual_seed(2);
+        for (const auto& name : {"conv1_0.v", "conv2_1.g", "fuse1to0.0.v", "inject0.bias", "readout_conv.g"}) {
+            auto parameter = fx.model->named_parameters()[name];
+            QVERIFY(parameter.is_leaf() && parameter.grad().defined());
+            const auto direction = torch::randn_like(parameter);
+            const double analytic = (parameter.grad() * direction).sum().item<double>();
+            const double eps = 1e-6;
+            torch::NoGradGuard noGrad;
+            parameter.add_(eps * direction);
+            const double up = lossAtEquilibrium();
+            parameter.sub_(2 * eps * direction);
+            const double down = lossAtEquilibrium();
+            parameter.add_(eps * direction);
+            const double numeric = (up - down) / (2 * eps);
+            qInfo("%s: analytic %.10g numeric %.10g", name, analytic, numeric);
+            QVERIFY(std::abs(analytic - numeric) <= 1e-5 * std::max(1.0, std::abs(numeric)));
+        }
+    }
+
+    void jacobianEstimateMatchesTheExactNorm()
+    {
+        Fixture fx;
+        auto x = torch::randn({1, fx.layout.latentSize}, torch::kFloat64);
+        auto z = solveEquilibrium(fx.model, fx.layout, x, tight()).solution;
+        torch::manual_seed(1);
+        const double estimate = jacobianFrobeniusEstimate(fx.model, fx.layout, z, x, 64).item<double>();
+        // Exact |J|_F^2 / n from the full Jacobian, row by row via VJPs.
+        torch::AutoGradMode grad(true);
+        auto zLeaf = z.detach().requires_grad_(true);
+        auto fz = fx.model->f(zLeaf, x, fx.layout);
+        double exact = 0;
+        const int64_t n = fx.layout.zSize;
+        for (int64_t i = 0; i < n; i += 97) { // a subsample of rows, scaled
+            auto e = torch::zeros_like(fz);
+            e[0][i] = 1.0;
+            exact += torch::autograd::grad({fz}, {zLeaf}, {e}, true)[0].square().sum().item<double>();
+        }
+        exact = exact / double((n + 96) / 97);
+        qInfo("Hutchinson %.5f vs subsampled exact %.5f", estimate, exact);
+        QVERIFY(std::abs(estimate - exact) < 0.35 * exact);
+    }
+
+    void jiioReachesAKktPoint()
+    {
+        Fixture fx;
+        const auto objective = fx.objective(0.1);
+        JiioOptions options;
+        options.maxIterations = 800;
+        options.tolerance = 1e-9;
+        options.alphaX = 0.02;
+        options.alphaXLate = 0.02;
+        options.andersonMemory = 30;
+        TraceRecorder trace;
+        auto result = runJiio(fx.model, fx.layout, objective, options, trace);
+        const auto& last = trace.rows().back();
+        qInfo("JIIO: %d iterations (%s), residuals z %.2e x %.2e mu %.2e", result.iterations,
+              stopReasonName(result.reason), last.residualZ, last.residualX, last.residualMu);
+
+        // Check the three KKT conditions independently of the solver.
+        torch::AutoGradMode grad(true);
+        auto z = result.state.detach().requires_grad_(true);
+        auto x = result.latent.detach().requires_grad_(true);
+        auto fz = fx.model->f(z, x, fx.layout);
+        auto value = objective.perSample(fx.model->readout(z, fx.layout), x);
+        auto grads = torch::autograd::grad({fz, value}, {z, x}, {result.adjoint, torch::ones_like(value)});
+        const double equilibrium = ((fz - z).norm() / fz.norm()).item<double>();
+        const double adjoint = ((grads[0] - result.adjoint).norm() / grads[0].norm()).item<double>();
+        auto eg = equilibriumGradient(fx.model, fx.layout, objective, torch::zeros_like(result.latent), tight(), tight());
+        const double stationarity = (grads[1].norm() / eg.gradient.norm()).item<double>();
+        qInfo("KKT: equilibrium %.2e, adjoint %.2e, stationarity %.2e", equilibrium, adjoint, stationarity);
+        QCOMPARE(result.reason, StopReason::Converged);
+        QVERIFY(equilibrium < 1e-8);
+        QVERIFY(adjoint < 1e-7);
+        QVERIFY(stationarity < 1e-6);
+    }
+
+    void jiioAndNaiveReachTheSameObjective()
+    {
+        Fixture fx;
+        const double prior = 1.0;
+        const auto objective = fx.objective(prior);
+        JiioOptions jiio;
+        jiio.maxIterations = 600;
+        jiio.tolerance = 1e-9;
+        jiio.alphaX = 0.02;
+        jiio.alphaXLate = 0.02;
+        jiio.andersonMemory = 30;
+        NullObserver quiet;
+        auto viaJiio = runJiio(fx.model, fx.layout, objective, jiio, quiet);
+
+        NaiveOptions naive;
+        naive.optimizer = NaiveOptimizer::GradientDescent;
+        naive.gdLearningRate = 0.04; // about 1/L for this problem
+        naive.steps = 400;
+        naive.forward = tight(200);
+        naive.adjoint = tight(200);
+        naive.forward.tolerance = naive.adjoint.tolerance = 1e-8;
+        auto viaNaive = runNaive(fx.model, fx.layout, objective, naive, quiet);
+
+        const auto start = fx.objectiveAt(torch::zeros_like(viaJiio.latent), prior);
+        const auto a = fx.objectiveAt(viaJiio.latent, prior);
+        const auto b = fx.objectiveAt(viaNaive.latent, prior);
+        qInfo("objective: start %.6f, JIIO %.6f, naive %.6f", start.mean().item<double>(), a.mean().item<double>(),
+              b.mean().item<double>());
+        QVERIFY((a < 0.5 * start).all().item<bool>());
+        QVERIFY(((a - b).abs() / b).max().item<double>() < 1e-6);
+        QVERIFY(((viaJiio.latent - viaNaive.latent).norm() / viaNaive.latent.norm()).item<double>() < 1e-3);
+    }
+};
+
+QTEST_APPLESS_MAIN(TestDeq)
+#include "test_deq.moc"

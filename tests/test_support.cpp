@@ -1,0 +1,36 @@
+#include "test_support.h"
+
+namespace jiio::test {
+
+ModelConfig tinyConfig(int channels)
+{
+    ModelConfig config;
+    config.imageChannels = channels;
+    config.width = 8;
+    config.scales = 2;
+    config.latentChannels = 4;
+    config.latentStride = 4;
+    config.groups = 2;
+    config.tileSize = 32;
+    config.tileOverlap = 8;
+    config.imageSize = 16;
+    config.jiioIterations = 10;
+    return config;
+}
+
+DeqModel tinyModel(int channels, bool doublePrecision, uint64_t seed)
+{
+    torch::manual_seed(seed);
+    DeqModel model(tinyConfig(channels));
+    if (doublePrecision)
+        model->to(torch::kFloat64);
+    model->eval();
+    return model;
+}
+
+QString cliPath()
+{
+    return QStringLiteral(JIIO_CLI_PATH);
+}
+
+} // namespace jiio::test

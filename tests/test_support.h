@@ -1,0 +1,17 @@
+#pragma once
+// Shared helpers for the test suites.
+#include "core/deq_model.h"
+
+#include <QString>
+
+namespace jiio::test {
+
+// A small random model that solves quickly (double precision when asked, for
+// finite-difference checks).
+ModelConfig tinyConfig(int channels = 1);
+DeqModel tinyModel(int channels = 1, bool doublePrecision = false, uint64_t seed = 7);
+
+// Path of the jiio executable built alongside the tests.
+QString cliPath();
+
+} // namespace jiio::test
