@@ -1,0 +1,121 @@
+#include "cli_options.h"
+
+#include "core/threads.h"
+#include "core/torch_include.h"
+
+#include <cstdio>
+#include <limits>
+
+namespace jiio::cli {
+
+std::string toStd(const QString& text)
+{
+    return text.toStdString();
+}
+
+void printHelp(const QCommandLineParser& parser, const QString& command)
+{
+    // Qt names the executable's full path in the usage line; name the command.
+    QString text = parser.helpText();
+    const auto firstLineEnd = text.indexOf('\n');
+    const QString usage = text.left(firstLineEnd);
+    const auto options = usage.indexOf(" [options]");
+    text.replace(0, options, "Usage: jiio " + command);
+    std::fputs(qPrintable(text), stdout);
+}
+
+bool parseOrHelp(QCommandLineParser& parser, const QStringList& arguments, const QString& description)
+{
+    parser.setApplicationDescription(description);
+    parser.setSingleDashWordOptionMode(QCommandLineParser::ParseAsLongOptions);
+    const auto help = parser.addHelpOption();
+    if (!parser.parse(arguments))
+        throw UsageError(toStd(parser.errorText()));
+    if (parser.isSet(help)) {
+        printHelp(parser, arguments.front());
+        return false;
+    }
+    if (!parser.positionalArguments().isEmpty())
+        throw UsageError("unexpected argument '" + toStd(parser.positionalArguments().front()) + "'");
+    return true;
+}
+
+QString requireValue(const QCommandLineParser& parser, const QString& name)
+{
+    if (!parser.isSet(name) || parser.value(name).isEmpty())
+        throw UsageError("missing required option --" + toStd(name));
+    return parser.value(name);
+}
+
+int intValue(const QCommandLineParser& parser, const QString& name, int fallback, int min, int max)
+{
+    if (!parser.isSet(name))
+        return fallback;
+    bool ok = false;
+    const int value = parser.value(name).toInt(&ok);
+    if (!ok || value < min || value > max)
+        throw UsageError("--" + toStd(name) + " must be an integer in [" + std::to_string(min) + ", "
+                         + std::to_string(max) + "]");
+    return value;
+}
+
+double doubleValue(const QCommandLineParser& parser, const QString& name, double fallback, double min, double max)
+{
+    if (!parser.isSet(name))
+        return fallback;
+    bool ok = false;
+    const double value = parser.value(name).toDouble(&ok);
+    if (!ok || !(value >= min && value <= max))
+        throw UsageError("--" + toStd(name) + " must be a number in [" + std::to_string(min) + ", "
+                         + std::to_string(max) + "]");
+    return value;
+}
+
+void addSolverOptions(QCommandLineParser& parser)
+{
+    parser.addOptions({
+        {"solver", "jiio-anderson (default), jiio-picard, naive-adam or naive-gd.", "name", "jiio-anderson"},
+        {"iters", "Iteration budget (default: the budget the model was trained for).", "N"},
+        {"tol", "Residual tolerance (default 1e-5).", "T"},
+        {"alpha-x", "JIIO step size on the input (default 0.01).", "A"},
+        {"alpha-x-late", "JIIO input step after the switch point (default 0.003).", "A"},
+        {"alpha-z", "JIIO step size on the state (default 0.8).", "A"},
+        {"alpha-mu", "JIIO step size on the adjoint (default 0.6).", "A"},
+        {"memory", "Anderson memory (default 10).", "M"},
+        {"lr", "Naive method's learning rate (default: Adam 0.05, GD 0.01).", "R"},
+    });
+}
+
+SolveSettings solveSettingsFrom(const QCommandLineParser& parser, const ModelConfig& model)
+{
+    SolveSettings settings;
+    settings.method = inputMethodFromString(toStd(parser.value("solver")));
+    settings.setBudget(intValue(parser, "iters", model.jiioIterations, 1, 100000));
+    settings.setTolerance(doubleValue(parser, "tol", settings.jiio.tolerance, 1e-15, 1.0));
+    auto& jiio = settings.jiio;
+    jiio.alphaX = doubleValue(parser, "alpha-x", jiio.alphaX, 0.0, 100.0);
+    jiio.alphaXLate = doubleValue(parser, "alpha-x-late", parser.isSet("alpha-x") ? jiio.alphaX : jiio.alphaXLate, 0.0, 100.0);
+    jiio.alphaZ = doubleValue(parser, "alpha-z", jiio.alphaZ, 0.0, 1.0);
+    jiio.alphaMu = doubleValue(parser, "alpha-mu", jiio.alphaMu, 0.0, 1.0);
+    jiio.andersonMemory = intValue(parser, "memory", jiio.andersonMemory, 1, 200);
+    auto& naive = settings.naive;
+    naive.adamLearningRate = doubleValue(parser, "lr", naive.adamLearningRate, 0.0, 100.0);
+    naive.gdLearningRate = doubleValue(parser, "lr", naive.gdLearningRate, 0.0, 100.0);
+    return settings;
+}
+
+void addRuntimeOptions(QCommandLineParser& parser)
+{
+    parser.addOptions({
+        {"threads", "Compute threads (default: all cores).", "N", "0"},
+        {"seed", "Random seed (default 0).", "S", "0"},
+    });
+}
+
+void applyRuntimeOptions(const QCommandLineParser& parser)
+{
+    configureThreads(intValue(parser, "threads", 0, 0, 1024));
+    torch::manual_seed(uint64_t(intValue(parser, "seed", 0, 0, std::numeric_limits<int>::max())));
+}
+
+} // namespace jiio::cli

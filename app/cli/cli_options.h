@@ -1,0 +1,36 @@
+#pragma once
+#include "core/error.h"
+#include "core/input_optimization.h"
+#include "core/model_config.h"
+
+#include <QCommandLineParser>
+
+namespace jiio::cli {
+
+// A mistake in how the command was called (exit code 2).
+class UsageError : public Error {
+public:
+    using Error::Error;
+};
+
+// Parses `arguments` (command name first) and handles --help. Returns false
+// when help was printed and the command should exit with 0.
+bool parseOrHelp(QCommandLineParser& parser, const QStringList& arguments, const QString& description);
+
+void printHelp(const QCommandLineParser& parser, const QString& command);
+
+QString requireValue(const QCommandLineParser& parser, const QString& name);
+int intValue(const QCommandLineParser& parser, const QString& name, int fallback, int min, int max);
+double doubleValue(const QCommandLineParser& parser, const QString& name, double fallback, double min, double max);
+
+// Solver options shared by restore, solve and bench.
+void addSolverOptions(QCommandLineParser& parser);
+SolveSettings solveSettingsFrom(const QCommandLineParser& parser, const ModelConfig& model);
+
+// --threads and --seed, applied to LibTorch.
+void addRuntimeOptions(QCommandLineParser& parser);
+void applyRuntimeOptions(const QCommandLineParser& parser);
+
+std::string toStd(const QString& text);
+
+} // namespace jiio::cli
