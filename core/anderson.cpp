@@ -47,8 +47,10 @@ torch::Tensor andersonSolve(FixedPointProblem& problem, const torch::Tensor& v0,
     const int memory = std::max(1, options.memory);
     const auto opts = v0.options();
 
-    auto history = torch::zeros({batch, memory, dim}, opts);   // iterates v_i
-    auto residuals = torch::zeros({batch, memory, dim}, opts); // g_i = G(v_i) - v_i
+    // Store G(v_i) and g_i = G(v_i) - v_i rather than v_i: with beta = 1 the
+    // next iterate is one weighted sum of G(v_i), one pass over the history.
+    auto images = torch::zeros({batch, memory, dim}, opts);    // G(v_i)
+    auto residuals = torch::zeros({batch, memory, dim}, opts); // g_i
     auto gram = torch::zeros({batch, memory, memory}, opts);
 
     torch::Tensor v = v0;
@@ -59,11 +61,11 @@ torch::Tensor andersonSolve(FixedPointProblem& problem, const torch::Tensor& v0,
         const int slot = k % memory;
         const int filled = std::min(k + 1, memory);
         const auto g = gv - v;
-        history.select(1, slot).copy_(v);
+        images.select(1, slot).copy_(gv);
         residuals.select(1, slot).copy_(g);
 
         const auto active = residuals.narrow(1, 0, filled);
-        const auto dots = torch::bmm(active, g.unsqueeze(2)).squeeze(2); // [B, filled]
+        const auto dots = batchedDots(active, g); // [B, filled]
         gram.select(1, slot).narrow(1, 0, filled).copy_(dots);
         gram.select(2, slot).narrow(1, 0, filled).copy_(dots);
 
@@ -72,9 +74,11 @@ torch::Tensor andersonSolve(FixedPointProblem& problem, const torch::Tensor& v0,
             v = gv;
             continue;
         }
+        // v = sum_i w_i (v_i + beta g_i) = sum_i w_i (G(v_i) - (1 - beta) g_i)
         const auto w = weights.unsqueeze(1); // [B, 1, filled]
-        v = torch::bmm(w, history.narrow(1, 0, filled)).squeeze(1)
-            + options.andersonBeta * torch::bmm(w, active).squeeze(1);
+        v = torch::bmm(w, images.narrow(1, 0, filled)).squeeze(1);
+        if (options.andersonBeta != 1.0)
+            v = v - (1.0 - options.andersonBeta) * torch::bmm(w, active).squeeze(1);
     }
 }
 

@@ -13,8 +13,8 @@ torch::Tensor applyInverse(const torch::Tensor& us, const torch::Tensor& ws, con
 {
     if (us.size(1) == 0)
         return -x;
-    auto coeff = torch::bmm(ws, x.unsqueeze(2));                     // [B, k, 1]
-    return -x + torch::bmm(us.transpose(1, 2), coeff).squeeze(2);   // [B, n]
+    auto coeff = batchedDots(ws, x).unsqueeze(1);           // [B, 1, k]
+    return -x + torch::bmm(coeff, us).squeeze(1);           // [B, n]
 }
 
 // x^T (-I + U^T W) for x [B, n].
@@ -22,8 +22,8 @@ torch::Tensor applyInverseTransposed(const torch::Tensor& us, const torch::Tenso
 {
     if (us.size(1) == 0)
         return -x;
-    auto coeff = torch::bmm(us, x.unsqueeze(2));                     // [B, k, 1]
-    return -x + torch::bmm(ws.transpose(1, 2), coeff).squeeze(2);
+    auto coeff = batchedDots(us, x).unsqueeze(1);           // [B, 1, k]
+    return -x + torch::bmm(coeff, ws).squeeze(1);
 }
 
 } // namespace

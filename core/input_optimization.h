@@ -19,7 +19,7 @@ struct JiioOptions {
     double alphaX = 0.01;
     double alphaXLate = 0.003;
     double alphaSwitchFraction = 0.625; // of the budget, when alphaX becomes alphaXLate
-    int andersonMemory = 10;
+    int andersonMemory = 6; // each slot holds two copies of [z; x; mu]
     double andersonBeta = 1.0;
     double andersonLambda = 1e-4;
     InputConstraint constraint = InputConstraint::None;

@@ -6,6 +6,19 @@ namespace {
 constexpr double kTiny = 1e-12;
 }
 
+torch::Tensor batchedDots(const torch::Tensor& rows, const torch::Tensor& vectors)
+{
+    const auto batch = rows.size(0);
+    auto out = torch::empty({batch, rows.size(1)}, rows.options());
+    if (rows.size(1) == 0)
+        return out;
+    for (int64_t b = 0; b < batch; ++b) {
+        auto row = out.select(0, b);
+        torch::mv_out(row, rows.select(0, b), vectors.select(0, b));
+    }
+    return out;
+}
+
 SolveTracker::SolveTracker(FixedPointProblem& problem, const FixedPointOptions& options,
                            SolveObserver& observer, const torch::Tensor& v0)
     : problem_(problem), options_(options), observer_(observer), start_(std::chrono::steady_clock::now())

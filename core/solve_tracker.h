@@ -29,6 +29,10 @@ private:
     torch::Tensor best_, bestResidual_, bestObjective_;
 };
 
+// rows [B, k, n] times vectors [B, n] -> [B, k]. One BLAS gemv per sample:
+// for long n and small k this is an order of magnitude faster than bmm.
+torch::Tensor batchedDots(const torch::Tensor& rows, const torch::Tensor& vectors);
+
 torch::Tensor andersonSolve(FixedPointProblem& problem, const torch::Tensor& v0,
                             const FixedPointOptions& options, SolveTracker& tracker);
 torch::Tensor broydenSolve(FixedPointProblem& problem, const torch::Tensor& v0,

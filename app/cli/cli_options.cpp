@@ -81,7 +81,7 @@ void addSolverOptions(QCommandLineParser& parser)
         {"alpha-x-late", "JIIO input step after the switch point (default 0.003).", "A"},
         {"alpha-z", "JIIO step size on the state (default 0.8).", "A"},
         {"alpha-mu", "JIIO step size on the adjoint (default 0.6).", "A"},
-        {"memory", "Anderson memory (default 10).", "M"},
+        {"memory", "Anderson memory (default 6).", "M"},
         {"lr", "Naive method's learning rate (default: Adam 0.05, GD 0.01).", "R"},
     });
 }

@@ -1,0 +1,28 @@
+#include "cli_runner.h"
+
+#include "test_support.h"
+
+namespace jiio::test {
+
+CliResult runCli(const QStringList& arguments, int timeoutMs)
+{
+    QProcess process;
+    process.setProgram(cliPath());
+    process.setArguments(arguments);
+    process.start();
+    CliResult result;
+    if (!process.waitForStarted() || !process.waitForFinished(timeoutMs)) {
+        process.kill();
+        process.waitForFinished();
+        result.crashed = true;
+        result.err = "did not finish: " + process.errorString();
+        return result;
+    }
+    result.crashed = process.exitStatus() != QProcess::NormalExit;
+    result.exitCode = process.exitCode();
+    result.out = QString::fromLocal8Bit(process.readAllStandardOutput());
+    result.err = QString::fromLocal8Bit(process.readAllStandardError());
+    return result;
+}
+
+} // namespace jiio::test

@@ -1,0 +1,18 @@
+#pragma once
+// Runs the jiio executable and captures what a user would see.
+#include <QProcess>
+#include <QString>
+#include <QStringList>
+
+namespace jiio::test {
+
+struct CliResult {
+    int exitCode = -1;
+    bool crashed = false;
+    QString out;
+    QString err;
+};
+
+CliResult runCli(const QStringList& arguments, int timeoutMs = 300000);
+
+} // namespace jiio::test

@@ -1,0 +1,323 @@
+// The jiio command line end to end: real image files in, real files out, and
+// bad input answered with one line on stderr and a non-zero exit code.
+#include "cli_runner.h"
+#include "test_support.h"
+
+#include <QtTest>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <sys/resource.h>
+
+using namespace jiio::test;
+
+namespace {
+
+// A smooth test picture with some structure, at any depth and channel count.
+cv::Mat makePicture(int rows, int cols, int channels, int depth)
+{
+    cv::Mat bgr(rows, cols, CV_32FC3);
+    for (int r = 0; r < rows; ++r)
+        for (int c = 0; c < cols; ++c)
+            bgr.at<cv::Vec3f>(r, c) = cv::Vec3f(0.5f + 0.4f * std::sin(r * 0.05f), 0.5f + 0.4f * std::cos(c * 0.07f),
+                                                float((r + c) % 64) / 64.0f);
+    cv::Mat converted;
+    if (channels == 1)
+        cv::cvtColor(bgr, converted, cv::COLOR_BGR2GRAY);
+    else if (channels == 4)
+        cv::cvtColor(bgr, converted, cv::COLOR_BGR2BGRA);
+    else
+        converted = bgr;
+    if (channels == 4) { // a non-trivial alpha plane
+        std::vector<cv::Mat> planes;
+        cv::split(converted, planes);
+        planes[3] = cv::Scalar(0.25);
+        planes[3](cv::Rect(0, 0, cols / 2, rows)) = cv::Scalar(1.0);
+        cv::merge(planes, converted);
+    }
+    cv::Mat out;
+    converted.convertTo(out, depth, depth == CV_16U ? 65535.0 : 255.0);
+    return out;
+}
+
+cv::Mat blockMask(int rows, int cols)
+{
+    cv::Mat mask = cv::Mat::zeros(rows, cols, CV_8U);
+    cv::rectangle(mask, cv::Rect(cols / 4, rows / 4, std::max(1, cols / 5), std::max(1, rows / 5)), 255, cv::FILLED);
+    cv::line(mask, cv::Point(0, rows - 3), cv::Point(cols - 1, 2), 255, 2);
+    return mask;
+}
+
+QByteArray fileBytes(const QString& path)
+{
+    QFile file(path);
+    return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
+}
+
+} // namespace
+
+class TestCli : public QObject {
+    Q_OBJECT
+
+    QTemporaryDir dir_;
+    QString rgbModel_, grayModel_, generativeModel_;
+
+    QString path(const QString& name) const { return dir_.filePath(name); }
+
+    QString write(const QString& name, const cv::Mat& image)
+    {
+        const QString file = path(name);
+        if (!cv::imwrite(file.toStdString(), image))
+            qFatal("cannot write test image %s", qPrintable(file));
+        return file;
+    }
+
+    void expectSuccess(const CliResult& result)
+    {
+        QVERIFY2(!result.crashed && result.exitCode == 0,
+                 qPrintable(QString("exit %1: %2").arg(result.exitCode).arg(result.err)));
+    }
+
+    // A failure must be one clear line on stderr and a non-zero exit code.
+    void expectCleanFailure(const CliResult& result, const QString& expectedFragment)
+    {
+        QVERIFY2(!result.crashed, qPrintable(result.err));
+        QVERIFY(result.exitCode != 0);
+        const QString err = result.err.trimmed();
+        QVERIFY2(!err.isEmpty() && !err.contains('\n'), qPrintable("stderr: " + result.err));
+        QVERIFY2(err.contains(expectedFragment, Qt::CaseInsensitive), qPrintable("stderr: " + err));
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QVERIFY(dir_.isValid());
+        QVERIFY2(QFileInfo::exists(cliPath()), qPrintable(cliPath()));
+        const QStringList small = {"--width", "8", "--latent-channels", "4", "--tile", "128", "--overlap", "16",
+                                   "--jiio-iters", "3"};
+        rgbModel_ = path("rgb.pt");
+        grayModel_ = path("gray.pt");
+        generativeModel_ = path("generative.pt");
+        expectSuccess(runCli(QStringList{"init", "--output", rgbModel_, "--channels", "3"} + small));
+        expectSuccess(runCli(QStringList{"init", "--output", grayModel_, "--channels", "1"} + small));
+        expectSuccess(runCli({"init", "--output", generativeModel_, "--kind", "generative", "--channels", "1",
+                              "--width", "8", "--latent-channels", "4"}));
+    }
+
+    void helpIsAvailableEverywhere()
+    {
+        for (const QString& command : {"restore", "solve", "bench", "info", "init", "corrupt"}) {
+            const auto result = runCli({command, "--help"});
+            expectSuccess(result);
+            QVERIFY(result.out.startsWith("Usage: jiio " + command));
+        }
+        expectSuccess(runCli({"--help"}));
+    }
+
+    void restoreKeepsShapeChannelsAndDepth_data()
+    {
+        QTest::addColumn<QString>("task");
+        QTest::addColumn<int>("channels");
+        QTest::addColumn<int>("depth");
+        QTest::addColumn<int>("rows");
+        QTest::addColumn<int>("cols");
+        QTest::newRow("denoise gray 8-bit") << "denoise" << 1 << int(CV_8U) << 64 << 64;
+        QTest::newRow("denoise RGB 16-bit") << "denoise" << 3 << int(CV_16U) << 48 << 64;
+        QTest::newRow("inpaint RGB 8-bit, odd size") << "inpaint" << 3 << int(CV_8U) << 37 << 45;
+        QTest::newRow("inpaint gray 16-bit") << "inpaint" << 1 << int(CV_16U) << 40 << 32;
+        QTest::newRow("inpaint RGBA keeps alpha") << "inpaint" << 4 << int(CV_8U) << 40 << 56;
+        QTest::newRow("denoise RGBA 16-bit") << "denoise" << 4 << int(CV_16U) << 32 << 32;
+    }
+    void restoreKeepsShapeChannelsAndDepth()
+    {
+        QFETCH(QString, task);
+        QFETCH(int, channels);
+        QFETCH(int, depth);
+        QFETCH(int, rows);
+        QFETCH(int, cols);
+        const cv::Mat picture = makePicture(rows, cols, channels, depth);
+        const QString tag = QString("%1-%2-%3").arg(task).arg(channels).arg(depth);
+        const QString input = write(tag + "-in.png", picture);
+        const QString output = path(tag + "-out.png");
+        const QString trace = path(tag + "-trace.csv");
+        QStringList args{"restore", "--task", task, "--input", input, "--output", output,
+                         "--model", channels == 1 ? grayModel_ : rgbModel_, "--trace", trace};
+        cv::Mat mask;
+        if (task == "inpaint") {
+            mask = blockMask(rows, cols);
+            args << "--mask" << write(tag + "-mask.png", mask);
+        } else {
+            args << "--sigma" << "25";
+        }
+        const auto result = runCli(args);
+        expectSuccess(result);
+        QVERIFY(result.out.contains(output));
+
+        const cv::Mat restored = cv::imread(output.toStdString(), cv::IMREAD_UNCHANGED);
+        QCOMPARE(restored.rows, rows);
+        QCOMPARE(restored.cols, cols);
+        QCOMPARE(restored.channels(), channels);
+        QCOMPARE(restored.depth(), depth);
+        if (channels == 4) {
+            cv::Mat alphaIn, alphaOut;
+            cv::extractChannel(picture, alphaIn, 3);
+            cv::extractChannel(restored, alphaOut, 3);
+            QCOMPARE(cv::norm(alphaIn, alphaOut, cv::NORM_INF), 0.0);
+        }
+        if (task == "inpaint") { // known pixels are kept exactly
+            cv::Mat known;
+            cv::bitwise_not(mask, known);
+            QCOMPARE(cv::norm(picture, restored, cv::NORM_INF, known), 0.0);
+        }
+        const QStringList lines = QString::fromUtf8(fileBytes(trace)).trimmed().split('\n');
+        QVERIFY(lines.first().startsWith("iter,time_s,objective,res_z,res_x,res_mu,res_total"));
+        QCOMPARE(lines.size(), 1 + 3); // header + the model's budget of 3 iterations
+        QVERIFY(QFileInfo::exists(trace + ".settings"));
+    }
+
+    void largeImageIsTiledWithinBoundedMemory()
+    {
+        const QString input = write("large.png", makePicture(1500, 2000, 3, CV_8U));
+        const QString output = path("large-out.png");
+        const auto result = runCli({"restore", "--task", "denoise", "--sigma", "15", "--input", input, "--output",
+                                    output, "--model", rgbModel_, "--iters", "2", "--tile-batch", "8"});
+        expectSuccess(result);
+        const cv::Mat restored = cv::imread(output.toStdString(), cv::IMREAD_UNCHANGED);
+        QCOMPARE(restored.cols, 2000);
+        QCOMPARE(restored.rows, 1500);
+        QVERIFY(result.out.contains("segment(s)"));
+        QVERIFY2(!result.out.contains(" 1 segment(s)"), qPrintable(result.out)); // it was tiled
+        rusage usage{};
+        getrusage(RUSAGE_CHILDREN, &usage);
+        const double peakMiB = usage.ru_maxrss / 1024.0;
+        qInfo("peak memory of a child process: %.0f MiB", peakMiB);
+        QVERIFY(peakMiB < 1500);
+    }
+
+    void solveWritesATraceForEachMethod_data()
+    {
+        QTest::addColumn<QString>("solver");
+        for (const char* solver : {"jiio-anderson", "jiio-picard", "naive-adam", "naive-gd"})
+            QTest::newRow(solver) << solver;
+    }
+    void solveWritesATraceForEachMethod()
+    {
+        QFETCH(QString, solver);
+        const QString input = write("solve-in.png", makePicture(32, 32, 3, CV_8U));
+        const QString trace = path("solve-" + solver + ".csv");
+        expectSuccess(runCli({"solve", "--task", "denoise", "--sigma", "10", "--input", input, "--model", rgbModel_,
+                              "--solver", solver, "--iters", "4", "--trace", trace}));
+        const QStringList lines = QString::fromUtf8(fileBytes(trace)).trimmed().split('\n');
+        QCOMPARE(lines.size(), 5);
+        const QStringList row = lines.at(1).split(',');
+        QCOMPARE(row.size(), 11);
+        QVERIFY(row.at(2).toDouble() > 0); // an objective
+    }
+
+    void corruptMakesAProblemThatRestoreSolves()
+    {
+        const QString clean = write("clean.png", makePicture(64, 64, 3, CV_8U));
+        expectSuccess(runCli({"corrupt", "--task", "inpaint", "--input", clean, "--output", path("holes.png"),
+                              "--mask-out", path("holes-mask.png"), "--mask-kind", "strokes"}));
+        const auto result = runCli({"restore", "--task", "inpaint", "--input", path("holes.png"), "--mask",
+                                    path("holes-mask.png"), "--output", path("filled.png"), "--model", rgbModel_,
+                                    "--reference", clean});
+        expectSuccess(result);
+        QVERIFY(result.out.contains("PSNR"));
+    }
+
+    void benchWritesJsonWithSpeedupAndModel()
+    {
+        const QString image = write("bench.png", makePicture(64, 64, 3, CV_8U));
+        const QString json = path("bench.json");
+        const auto result = runCli({"bench", "--model", rgbModel_, "--image", image, "--json", json, "--repeats", "1",
+                                    "--batch", "1", "--size", "32", "--naive-steps", "3", "--iters", "3"});
+        expectSuccess(result);
+        QVERIFY(result.out.contains("speedup"));
+        const auto document = QJsonDocument::fromJson(fileBytes(json));
+        QVERIFY(document.isObject());
+        QVERIFY(document.object().contains("speedup"));
+        QCOMPARE(document.object().value("model").toString(), QString("rgb.pt"));
+        QCOMPARE(document.object().value("problems").toArray().size(), 2);
+    }
+
+    void infoShowsTheConfiguration()
+    {
+        const auto result = runCli({"info", rgbModel_});
+        expectSuccess(result);
+        QVERIFY(result.out.contains("image_channels = 3"));
+        QVERIFY(result.out.contains("parameters = "));
+    }
+
+    void badInputFailsCleanlyAndLeavesTheOutputAlone()
+    {
+        const QString input = write("bad-in.png", makePicture(32, 32, 3, CV_8U));
+        const QString output = path("existing-output.png");
+        const QByteArray original("precious bytes that must survive");
+        {
+            QFile file(output);
+            QVERIFY(file.open(QIODevice::WriteOnly));
+            file.write(original);
+        }
+        // A JPEG cut in half: libjpeg decodes it with only a warning.
+        const QString wholeJpeg = write("whole.jpg", makePicture(64, 64, 3, CV_8U));
+        const QByteArray jpeg = fileBytes(wholeJpeg);
+        const QString truncated = path("truncated.jpg");
+        {
+            QFile file(truncated);
+            QVERIFY(file.open(QIODevice::WriteOnly));
+            file.write(jpeg.left(jpeg.size() / 2));
+        }
+        QVERIFY(!cv::imread(truncated.toStdString()).empty()); // OpenCV alone would accept it
+        const QString wrongSizeMask = write("wrong-mask.png", blockMask(16, 16));
+        const QString emptyMask = write("empty-mask.png", cv::Mat::zeros(32, 32, CV_8U));
+        const QString goodMask = write("good-mask.png", blockMask(32, 32));
+        const QString corruptModel = path("corrupt.pt");
+        {
+            QFile file(corruptModel);
+            QVERIFY(file.open(QIODevice::WriteOnly));
+            file.write(QByteArray(4096, '\x5a'));
+        }
+        const QStringList denoise{"restore", "--task", "denoise", "--sigma", "20", "--output", output};
+        const QStringList inpaint{"restore", "--task", "inpaint", "--output", output, "--model", rgbModel_};
+
+        const struct {
+            QStringList arguments;
+            QString expected;
+        } cases[] = {
+            {denoise + QStringList{"--input", path("missing.png"), "--model", rgbModel_}, "no such file"},
+            {denoise + QStringList{"--input", truncated, "--model", rgbModel_}, "truncated"},
+            {inpaint + QStringList{"--input", input, "--mask", wrongSizeMask}, "mask is 16x16"},
+            {inpaint + QStringList{"--input", input, "--mask", emptyMask}, "no missing pixels"},
+            {denoise + QStringList{"--input", input, "--model", rgbModel_, "--bogus"}, "unknown option"},
+            {denoise + QStringList{"--input", input, "--model", corruptModel}, "corrupt"},
+            {denoise + QStringList{"--input", input, "--model", grayModel_}, "expects 1-channel"},
+            {denoise + QStringList{"--input", input, "--model", generativeModel_}, "restoration model"},
+            {denoise + QStringList{"--input", input, "--model", rgbModel_, "--solver", "magic"}, "unknown solver"},
+            {denoise + QStringList{"--input", input, "--model", rgbModel_, "--iters", "zero"}, "--iters"},
+            {QStringList{"restore", "--task", "inpaint", "--input", input, "--output", output, "--model", rgbModel_},
+             "needs --mask"},
+            {QStringList{"restore", "--task", "denoise", "--input", input, "--output", output, "--model", rgbModel_},
+             "needs --sigma"},
+            {QStringList{"restore", "--task", "sharpen", "--sigma", "3", "--input", input, "--output", output},
+             "unknown task"},
+            {inpaint + QStringList{"--input", input, "--mask", goodMask, "--output", path("result.nope")},
+             "cannot encode"},
+            {QStringList{"info", corruptModel}, "corrupt"},
+            {QStringList{"frobnicate"}, "unknown command"},
+        };
+        for (const auto& c : cases) {
+            const auto result = runCli(c.arguments);
+            qInfo("%s -> %s", qPrintable(c.arguments.mid(1).join(' ').right(60)), qPrintable(result.err.trimmed()));
+            expectCleanFailure(result, c.expected);
+            QCOMPARE(fileBytes(output), original);
+        }
+        QVERIFY(!QFileInfo::exists(path("result.nope")));
+        // Nothing temporary is left behind.
+        QCOMPARE(QDir(dir_.path()).entryList({".*tmp*"}, QDir::Files | QDir::Hidden).size(), 0);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestCli)
+#include "test_cli.moc"
