@@ -12,5 +12,7 @@ int runBench(const QStringList& arguments);
 int runInfo(const QStringList& arguments);
 int runInit(const QStringList& arguments);
 int runCorrupt(const QStringList& arguments);
+int runTrain(const QStringList& arguments);
+int runEval(const QStringList& arguments);
 
 } // namespace jiio::cli

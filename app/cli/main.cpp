@@ -23,6 +23,8 @@ const std::map<QString, Command>& commands()
         {"solve", {runSolve, "run one method on one problem and write its per-iteration trace"}},
         {"bench", {runBench, "JIIO against the naive method, side by side"}},
         {"corrupt", {runCorrupt, "make a test problem: add noise or cut holes, writing the mask"}},
+        {"train", {runTrain, "train a restoration model through JIIO (checkpoints, --resume)"}},
+        {"eval", {runEval, "compare a model with classical restoration on held-out images"}},
         {"info", {runInfo, "show a checkpoint's configuration"}},
         {"init", {runInit, "write a new, untrained model checkpoint"}},
     };

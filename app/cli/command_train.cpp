@@ -1,0 +1,100 @@
+// `jiio train`: trains a restoration model through JIIO, with checkpoints and
+// resume.
+#include "cli_options.h"
+#include "commands.h"
+
+#include "core/checkpoint.h"
+#include "core/trainer.h"
+
+#include <cstdio>
+#include <filesystem>
+
+namespace jiio::cli {
+
+namespace {
+
+class ProgressBar : public TrainingObserver {
+public:
+    void onProgress(const TrainingProgress& p) override
+    {
+        const int width = 30;
+        const int filled = p.steps > 0 ? width * p.step / p.steps : 0;
+        std::fprintf(stderr, "\r[%s%s] %d/%d loss %.5f lr %.2e %.2f steps/s ETA %.0f s",
+                     std::string(size_t(filled), '#').c_str(), std::string(size_t(width - filled), '.').c_str(), p.step,
+                     p.steps, p.loss, p.learningRate, p.stepsPerSecond, p.etaSeconds);
+        if (std::isfinite(p.validationPsnr))
+            std::fprintf(stderr, "  validation PSNR %.2f dB\n", p.validationPsnr);
+        std::fflush(stderr);
+    }
+    void onCheckpoint(int step, const std::string& path) override
+    {
+        std::fprintf(stderr, "\ncheckpoint at step %d written to %s\n", step, path.c_str());
+    }
+};
+
+} // namespace
+
+int runTrain(const QStringList& arguments)
+{
+    QCommandLineParser parser;
+    TrainingOptions defaults;
+    parser.addOptions({
+        {"output", "Checkpoint to write (and to resume from with --resume).", "file"},
+        {"init", "Start from this model (default: a new one; see 'jiio init' for its options).", "file"},
+        {"resume", "Continue the run saved in --output."},
+        {"data", "Folder of training images (default: OpenCV's sample images).", "folder"},
+        {"channels", "Image channels of a new model (default 3).", "C"},
+        {"steps", "Training steps (default 2000).", "N"},
+        {"batch", "Batch size (default 8).", "N"},
+        {"patch", "Patch side length (default 64).", "N"},
+        {"lr", "Peak learning rate, cosine-annealed (default 1e-3).", "R"},
+        {"jacobian-weight", "Jacobian regularisation weight (default 0.1).", "W"},
+        {"checkpoint-every", "Steps between checkpoints (default 100).", "N"},
+        {"validate-every", "Steps between validations (default 100).", "N"},
+    });
+    addRuntimeOptions(parser);
+    if (!parseOrHelp(parser, arguments, "Train a restoration model through JIIO with implicit gradients."))
+        return 0;
+    applyRuntimeOptions(parser);
+    const std::string output = toStd(requireValue(parser, "output"));
+    const std::string folder = parser.isSet("data") ? toStd(parser.value("data")) : defaultImageFolder();
+    const int patch = intValue(parser, "patch", 64, 8, 1024);
+    auto warn = [](const std::string& message) { std::fprintf(stderr, "warning: %s\n", message.c_str()); };
+
+    if (parser.isSet("resume")) {
+        const int channels = readModelConfig(output).imageChannels;
+        auto trainer = Trainer::resume(output, std::make_unique<ImageFolderSource>(folder, channels, patch, 8, warn));
+        std::fprintf(stderr, "resuming at step %d of %d\n", trainer.step(), trainer.options().steps);
+        ProgressBar bar;
+        trainer.run(bar);
+        return 0;
+    }
+    TrainingOptions options;
+    options.steps = intValue(parser, "steps", defaults.steps, 1, 10000000);
+    options.batchSize = intValue(parser, "batch", defaults.batchSize, 1, 4096);
+    options.learningRate = doubleValue(parser, "lr", defaults.learningRate, 0.0, 1.0);
+    options.jacobianWeight = doubleValue(parser, "jacobian-weight", defaults.jacobianWeight, 0.0, 1e6);
+    options.checkpointEvery = intValue(parser, "checkpoint-every", defaults.checkpointEvery, 1, 10000000);
+    options.validateEvery = intValue(parser, "validate-every", defaults.validateEvery, 1, 10000000);
+    options.seed = uint64_t(intValue(parser, "seed", 0, 0, 2147483647));
+
+    DeqModel model{nullptr};
+    if (parser.isSet("init")) {
+        model = loadModel(toStd(parser.value("init"))).model;
+    } else {
+        ModelConfig config;
+        config.imageChannels = intValue(parser, "channels", 3, 1, 3);
+        model = DeqModel(config);
+    }
+    auto config = model->config();
+    auto data = std::make_unique<ImageFolderSource>(folder, config.imageChannels, patch, 8, warn);
+    std::fprintf(stderr, "training on %s, %lld parameters\n", data->describe().c_str(),
+                 (long long)model->parameterCount());
+    Trainer trainer(model, options, std::move(data), output);
+    ProgressBar bar;
+    const auto last = trainer.run(bar);
+    std::printf("\ntrained %d steps; model written to %s (final loss %.5f)\n", last.step, output.c_str(), last.loss);
+    return 0;
+}
+
+} // namespace jiio::cli

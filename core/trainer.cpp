@@ -1,0 +1,259 @@
+#include "trainer.h"
+
+#include "checkpoint.h"
+#include "corruption.h"
+#include "error.h"
+#include "implicit_diff.h"
+#include "metrics.h"
+
+#include <chrono>
+#include <sstream>
+
+namespace jiio {
+
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+
+// The same corruption as a user's: masks of varied kinds, Gaussian noise.
+torch::Tensor randomKnownMask(int64_t batch, int64_t side, std::mt19937_64& random)
+{
+    std::uniform_int_distribution<int> kind(0, 2);
+    std::uniform_real_distribution<double> unit(0.0, 1.0);
+    std::vector<torch::Tensor> masks;
+    for (int64_t i = 0; i < batch; ++i) {
+        const auto maskKind = MaskKind(kind(random));
+        const double amount = maskKind == MaskKind::Blocks    ? 4 + unit(random) * side / 3.0
+                              : maskKind == MaskKind::Strokes ? 2 + unit(random) * 10
+                                                              : 0.2 + 0.6 * unit(random);
+        cv::Mat missing = makeMask(int(side), int(side), maskKind, amount, random());
+        auto tensor = torch::from_blob(missing.data, {1, 1, side, side}, torch::kUInt8).eq(0).to(torch::kFloat32);
+        masks.push_back(tensor.clone());
+    }
+    return torch::cat(masks);
+}
+
+double psnrOf(const torch::Tensor& prediction, const torch::Tensor& clean)
+{
+    // In [0, 1] units: the normalised range [-1, 1] halves the error.
+    const double mse = (prediction.clamp(-1, 1) - clean).square().mean().item<double>() / 4.0;
+    return 10.0 * std::log10(1.0 / std::max(mse, 1e-12));
+}
+
+} // namespace
+
+std::string TrainingOptions::toText() const
+{
+    std::ostringstream out;
+    out << "steps = " << steps << "\nbatch_size = " << batchSize << "\nlearning_rate = " << learningRate
+        << "\ngradient_clip = " << gradientClip << "\njacobian_weight = " << jacobianWeight
+        << "\ninpaint_fraction = " << inpaintFraction << "\nsigma_min = " << sigmaMin << "\nsigma_max = " << sigmaMax
+        << "\nadjoint_iterations = " << adjointIterations << "\ncheckpoint_every = " << checkpointEvery
+        << "\nvalidate_every = " << validateEvery << "\nseed = " << seed << "\njiio_alpha_x = " << jiio.alphaX
+        << "\njiio_alpha_x_late = " << jiio.alphaXLate << "\n";
+    return out.str();
+}
+
+Trainer::Trainer(DeqModel model, TrainingOptions options, std::unique_ptr<TrainingSource> data,
+                 std::string checkpointPath)
+    : model_(std::move(model)), options_(std::move(options)), data_(std::move(data)),
+      checkpointPath_(std::move(checkpointPath)), random_(options_.seed)
+{
+    if (options_.steps < 1 || options_.batchSize < 1)
+        throw Error("training needs at least one step and a batch of at least one");
+    if (model_->config().kind != ModelKind::Restoration)
+        throw Error("this trainer trains restoration models");
+    options_.jiio.maxIterations = model_->config().jiioIterations;
+    optimizer_ = std::make_unique<torch::optim::Adam>(model_->parameters(),
+                                                      torch::optim::AdamOptions(options_.learningRate));
+    torch::manual_seed(options_.seed);
+}
+
+void Trainer::corrupt(const torch::Tensor& clean, Task& task, torch::Tensor& observed, torch::Tensor& known,
+                      double& sigma)
+{
+    std::uniform_real_distribution<double> unit(0.0, 1.0);
+    if (unit(random_) < options_.inpaintFraction) {
+        task = Task::Inpaint;
+        known = randomKnownMask(clean.size(0), clean.size(2), random_);
+        observed = clean * known;
+        sigma = 0;
+    } else {
+        task = Task::Denoise;
+        sigma = options_.sigmaMin + unit(random_) * (options_.sigmaMax - options_.sigmaMin);
+        observed = clean + (2.0 * sigma / 255.0) * torch::randn_like(clean);
+        known = torch::Tensor();
+    }
+}
+
+double Trainer::trainStep()
+{
+    model_->train();
+    const auto clean = data_->sample(options_.batchSize, random_);
+    Task task;
+    torch::Tensor observed, known;
+    double sigma = 0;
+    corrupt(clean, task, observed, known, sigma);
+    const auto layout = model_->layout(clean.size(2), clean.size(3));
+    const Objective objective(task, observed, known, model_->config().priorWeight, sigma);
+
+    NullObserver quiet;
+    auto inner = runJiio(model_, layout, objective, options_.jiio, quiet);
+
+    optimizer_->zero_grad();
+    FixedPointOptions adjoint;
+    adjoint.method = FixedPointMethod::Anderson;
+    adjoint.maxIterations = options_.adjointIterations;
+    adjoint.tolerance = 1e-4;
+    auto loss = [&](const torch::Tensor& prediction) { return (prediction - clean).square().mean(); };
+    auto backward = implicitBackward(model_, layout, inner.state, inner.latent, loss, adjoint, inner.adjoint);
+    if (options_.jacobianWeight > 0) {
+        auto penalty = options_.jacobianWeight * jacobianFrobeniusEstimate(model_, layout, inner.state, inner.latent).mean();
+        penalty.backward();
+    }
+    torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.gradientClip);
+    const double progress = double(step_) / double(options_.steps);
+    const double rate = options_.learningRate * 0.5 * (1.0 + std::cos(kPi * std::min(progress, 1.0)));
+    for (auto& group : optimizer_->param_groups())
+        static_cast<torch::optim::AdamOptions&>(group.options()).lr(rate);
+    optimizer_->step();
+    ++step_;
+    return backward.loss.item<double>();
+}
+
+double Trainer::validate()
+{
+    model_->eval();
+    const auto clean = data_->validation();
+    std::mt19937_64 fixed(777); // the same corruption at every validation
+    std::swap(fixed, random_);
+    Task task;
+    torch::Tensor observed, known;
+    double sigma = 0;
+    double total = 0;
+    int count = 0;
+    for (double fraction : {1.0, 0.0}) { // one inpainting and one denoising pass
+        const double saved = options_.inpaintFraction;
+        options_.inpaintFraction = fraction;
+        corrupt(clean, task, observed, known, sigma);
+        options_.inpaintFraction = saved;
+        const auto layout = model_->layout(clean.size(2), clean.size(3));
+        const Objective objective(task, observed, known, model_->config().priorWeight, sigma);
+        NullObserver quiet;
+        auto result = runJiio(model_, layout, objective, options_.jiio, quiet);
+        auto prediction = known.defined() ? torch::where(known.to(torch::kBool), observed, result.prediction)
+                                          : result.prediction;
+        total += psnrOf(prediction, clean);
+        ++count;
+    }
+    std::swap(fixed, random_);
+    return total / count;
+}
+
+void Trainer::saveCheckpoint()
+{
+    std::ostringstream randomState;
+    randomState << random_;
+    saveModel(checkpointPath_, model_, [&](torch::serialize::OutputArchive& archive) {
+        torch::serialize::OutputArchive optimizerArchive;
+        optimizer_->save(optimizerArchive);
+        archive.write("optimizer", optimizerArchive);
+        archive.write("training_step", c10::IValue(int64_t(step_)));
+        archive.write("training_options", c10::IValue(options_.toText()));
+        archive.write("training_random", c10::IValue(randomState.str()));
+        archive.write("torch_random", at::detail::getDefaultCPUGenerator().get_state(), /*is_buffer=*/true);
+    });
+}
+
+TrainingOptions TrainingOptions::fromText(const std::string& text)
+{
+    TrainingOptions options;
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+        const auto eq = line.find(" = ");
+        if (eq == std::string::npos)
+            continue;
+        const std::string key = line.substr(0, eq);
+        const double value = std::stod(line.substr(eq + 3));
+        if (key == "steps")
+            options.steps = int(value);
+        else if (key == "batch_size")
+            options.batchSize = int(value);
+        else if (key == "learning_rate")
+            options.learningRate = value;
+        else if (key == "gradient_clip")
+            options.gradientClip = value;
+        else if (key == "jacobian_weight")
+            options.jacobianWeight = value;
+        else if (key == "inpaint_fraction")
+            options.inpaintFraction = value;
+        else if (key == "sigma_min")
+            options.sigmaMin = value;
+        else if (key == "sigma_max")
+            options.sigmaMax = value;
+        else if (key == "adjoint_iterations")
+            options.adjointIterations = int(value);
+        else if (key == "checkpoint_every")
+            options.checkpointEvery = int(value);
+        else if (key == "validate_every")
+            options.validateEvery = int(value);
+        else if (key == "seed")
+            options.seed = uint64_t(value);
+        else if (key == "jiio_alpha_x")
+            options.jiio.alphaX = value;
+        else if (key == "jiio_alpha_x_late")
+            options.jiio.alphaXLate = value;
+    }
+    return options;
+}
+
+Trainer Trainer::resume(const std::string& checkpointPath, std::unique_ptr<TrainingSource> data)
+{
+    torch::serialize::InputArchive optimizerArchive;
+    c10::IValue step, optionsText, randomText;
+    torch::Tensor torchRandom;
+    auto loaded = loadModel(checkpointPath, [&](torch::serialize::InputArchive& archive) {
+        if (!archive.try_read("training_step", step) || !archive.try_read("training_options", optionsText)
+            || !archive.try_read("training_random", randomText) || !archive.try_read("optimizer", optimizerArchive))
+            throw Error("cannot resume from '" + checkpointPath + "': it holds no training state");
+        archive.read("torch_random", torchRandom, /*is_buffer=*/true);
+    });
+    Trainer trainer(loaded.model, TrainingOptions::fromText(optionsText.toStringRef()), std::move(data), checkpointPath);
+    trainer.optimizer_->load(optimizerArchive);
+    trainer.step_ = int(step.toInt());
+    std::istringstream randomState(randomText.toStringRef());
+    randomState >> trainer.random_;
+    auto generator = at::detail::getDefaultCPUGenerator();
+    generator.set_state(torchRandom);
+    return trainer;
+}
+
+TrainingProgress Trainer::run(TrainingObserver& observer)
+{
+    TrainingProgress progress;
+    progress.steps = options_.steps;
+    const auto start = std::chrono::steady_clock::now();
+    const int firstStep = step_;
+    while (step_ < options_.steps && !observer.stopRequested()) {
+        progress.loss = trainStep();
+        progress.step = step_;
+        const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        progress.stepsPerSecond = (step_ - firstStep) / std::max(elapsed, 1e-9);
+        progress.etaSeconds = (options_.steps - step_) / std::max(progress.stepsPerSecond, 1e-9);
+        progress.learningRate = optimizer_->param_groups().front().options().get_lr();
+        progress.validationPsnr = std::nan("");
+        if (options_.validateEvery > 0 && (step_ % options_.validateEvery == 0 || step_ == options_.steps))
+            progress.validationPsnr = validate();
+        observer.onProgress(progress);
+        if (options_.checkpointEvery > 0 && step_ % options_.checkpointEvery == 0 && step_ < options_.steps) {
+            saveCheckpoint();
+            observer.onCheckpoint(step_, checkpointPath_);
+        }
+    }
+    saveCheckpoint();
+    observer.onCheckpoint(step_, checkpointPath_);
+    return progress;
+}
+
+} // namespace jiio

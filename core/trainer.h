@@ -1,0 +1,83 @@
+#pragma once
+#include "deq_model.h"
+#include "input_optimization.h"
+#include "training_data.h"
+
+#include <cmath>
+#include <memory>
+#include <string>
+
+namespace jiio {
+
+// How a model is trained through JIIO.
+struct TrainingOptions {
+    int steps = 2000;
+    int batchSize = 8;
+    double learningRate = 1e-3;     // cosine-annealed to zero over `steps`
+    double gradientClip = 1.0;      // on the global gradient norm
+    double jacobianWeight = 0.1;    // Hutchinson |df/dz|_F^2 regulariser
+    double inpaintFraction = 0.5;   // of the batches; the rest are denoising
+    double sigmaMin = 5, sigmaMax = 50; // denoising noise range, 0-255 scale
+    int adjointIterations = 20;
+    int checkpointEvery = 100;      // steps
+    int validateEvery = 100;        // steps
+    uint64_t seed = 0;
+    JiioOptions jiio;               // the inner solve (its budget = the model's)
+
+    std::string toText() const;
+    static TrainingOptions fromText(const std::string& text);
+};
+
+struct TrainingProgress {
+    int step = 0;
+    int steps = 0;
+    double loss = 0;            // training loss of this step (MSE, normalised range)
+    double learningRate = 0;
+    double stepsPerSecond = 0;
+    double etaSeconds = 0;
+    double validationPsnr = std::nan(""); // dB, when validated this step
+};
+
+class TrainingObserver {
+public:
+    virtual ~TrainingObserver() = default;
+    virtual void onProgress(const TrainingProgress& progress) = 0;
+    virtual void onCheckpoint(int /*step*/, const std::string& /*path*/) {}
+    virtual bool stopRequested() const { return false; }
+};
+
+// Trains a restoration model: each batch is corrupted on the fly, JIIO finds
+// (z*, x*, mu*), the loss compares h(z*) with the clean images, and gradients
+// come from implicit differentiation warm-started from mu*.
+class Trainer {
+public:
+    Trainer(DeqModel model, TrainingOptions options, std::unique_ptr<TrainingSource> data, std::string checkpointPath);
+
+    // Continues from a checkpoint written by a Trainer: model, optimiser, step,
+    // options and random state.
+    static Trainer resume(const std::string& checkpointPath, std::unique_ptr<TrainingSource> data);
+
+    // Runs until the step budget or a stop request; checkpoints periodically
+    // and at the end. Returns the last progress.
+    TrainingProgress run(TrainingObserver& observer);
+
+    int step() const { return step_; }
+    DeqModel& model() { return model_; }
+    const TrainingOptions& options() const { return options_; }
+    double validate();
+    void saveCheckpoint();
+
+private:
+    double trainStep();
+    void corrupt(const torch::Tensor& clean, Task& task, torch::Tensor& observed, torch::Tensor& known, double& sigma);
+
+    DeqModel model_;
+    TrainingOptions options_;
+    std::unique_ptr<TrainingSource> data_;
+    std::string checkpointPath_;
+    std::unique_ptr<torch::optim::Adam> optimizer_;
+    std::mt19937_64 random_;
+    int step_ = 0;
+};
+
+} // namespace jiio

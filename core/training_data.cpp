@@ -1,0 +1,151 @@
+#include "training_data.h"
+
+#include "error.h"
+#include "idx_reader.h"
+#include "image_io.h"
+#include "tensor_image.h"
+
+#include <opencv2/imgproc.hpp>
+
+#include <algorithm>
+#include <filesystem>
+
+namespace jiio {
+
+namespace {
+
+cv::Mat toChannels(const cv::Mat& rgb, int channels)
+{
+    if (rgb.channels() == channels)
+        return rgb;
+    cv::Mat converted;
+    cv::cvtColor(rgb, converted, channels == 1 ? cv::COLOR_RGB2GRAY : cv::COLOR_GRAY2RGB);
+    return converted;
+}
+
+cv::Mat randomCrop(const cv::Mat& image, int size, std::mt19937_64& random)
+{
+    std::uniform_int_distribution<int> top(0, image.rows - size), left(0, image.cols - size);
+    cv::Mat patch = image(cv::Rect(left(random), top(random), size, size)).clone();
+    std::uniform_int_distribution<int> coin(0, 1);
+    if (coin(random))
+        cv::flip(patch, patch, 1);
+    if (coin(random))
+        cv::flip(patch, patch, 0);
+    return patch;
+}
+
+torch::Tensor fromIdx(const IdxImages& images, int first, int count, int imageSize)
+{
+    auto raw = torch::from_blob(const_cast<uint8_t*>(images.pixels.data()) + size_t(first) * images.rows * images.cols,
+                                {count, 1, images.rows, images.cols}, torch::kUInt8);
+    auto scaled = raw.to(torch::kFloat32).div(127.5).sub(1.0);
+    const int padRows = imageSize - images.rows;
+    const int padCols = imageSize - images.cols;
+    if (padRows < 0 || padCols < 0)
+        throw Error("Fashion-MNIST images are larger than the model's image size");
+    return torch::constant_pad_nd(scaled, {padCols / 2, padCols - padCols / 2, padRows / 2, padRows - padRows / 2}, -1.0);
+}
+
+} // namespace
+
+std::string defaultImageFolder()
+{
+    return "/usr/share/doc/opencv-doc/examples/data";
+}
+
+std::string defaultFashionMnistFolder()
+{
+    return "/usr/share/datasets/fashion-mnist";
+}
+
+ImageSplit splitImageFolder(const std::string& folder, int minSide,
+                            const std::function<void(const std::string&)>& warn)
+{
+    if (!std::filesystem::is_directory(folder))
+        throw Error("image folder '" + folder + "' does not exist");
+    std::vector<std::string> paths;
+    static const std::vector<std::string> known = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"};
+    for (const auto& entry : std::filesystem::directory_iterator(folder)) {
+        const auto ext = entry.path().extension().string();
+        if (entry.is_regular_file() && std::find(known.begin(), known.end(), ext) != known.end())
+            paths.push_back(entry.path().string());
+    }
+    std::sort(paths.begin(), paths.end());
+    ImageSplit split;
+    int usable = 0;
+    for (const auto& path : paths) {
+        cv::Mat image;
+        try {
+            image = readImage(path).color;
+        } catch (const Error& e) {
+            warn(std::string("skipping ") + e.what());
+            continue;
+        }
+        if (image.rows < minSide || image.cols < minSide) {
+            warn("skipping '" + path + "': smaller than " + std::to_string(minSide) + " pixels on a side");
+            continue;
+        }
+        (usable++ % 5 == 4 ? split.validation : split.training).push_back(path);
+    }
+    if (split.training.empty() || split.validation.empty())
+        throw Error("image folder '" + folder + "' has too few usable images (need at least 5 of "
+                    + std::to_string(minSide) + "x" + std::to_string(minSide) + " or larger)");
+    return split;
+}
+
+ImageFolderSource::ImageFolderSource(const std::string& folder, int channels, int patchSize, int validationPatches,
+                                     const std::function<void(const std::string&)>& warn)
+    : patchSize_(patchSize)
+{
+    const auto split = splitImageFolder(folder, patchSize, warn);
+    for (const auto& path : split.training)
+        training_.push_back(toChannels(readImage(path).color, channels));
+    std::vector<cv::Mat> validationImages;
+    for (const auto& path : split.validation)
+        validationImages.push_back(toChannels(readImage(path).color, channels));
+    std::mt19937_64 fixed(12345);
+    std::vector<torch::Tensor> patches;
+    for (int i = 0; i < validationPatches; ++i)
+        patches.push_back(imageToTensor(randomCrop(validationImages[size_t(i) % validationImages.size()], patchSize, fixed)));
+    validation_ = torch::cat(patches);
+    description_ = folder + " (" + std::to_string(training_.size()) + " training, " + std::to_string(validationImages.size())
+        + " validation images)";
+}
+
+torch::Tensor ImageFolderSource::sample(int batch, std::mt19937_64& random)
+{
+    std::uniform_int_distribution<size_t> pick(0, training_.size() - 1);
+    std::vector<torch::Tensor> patches;
+    for (int i = 0; i < batch; ++i)
+        patches.push_back(imageToTensor(randomCrop(training_[pick(random)], patchSize_, random)));
+    return torch::cat(patches);
+}
+
+FashionMnistSource::FashionMnistSource(const std::string& folder, int imageSize, int validationImages)
+{
+    const auto find = [&](const std::string& stem) {
+        for (const auto& name : {stem, stem + ".gz"}) {
+            const auto path = std::filesystem::path(folder) / name;
+            if (std::filesystem::is_regular_file(path))
+                return path.string();
+        }
+        throw Error("Fashion-MNIST file '" + stem + "' not found in " + folder + " (install dataset-fashion-mnist)");
+    };
+    const auto train = readIdxImages(find("train-images-idx3-ubyte"));
+    const auto test = readIdxImages(find("t10k-images-idx3-ubyte"));
+    training_ = fromIdx(train, 0, train.count, imageSize).clone();
+    validation_ = fromIdx(test, 0, std::min(validationImages, test.count), imageSize).clone();
+    description_ = "Fashion-MNIST (" + std::to_string(train.count) + " training images)";
+}
+
+torch::Tensor FashionMnistSource::sample(int batch, std::mt19937_64& random)
+{
+    std::uniform_int_distribution<int64_t> pick(0, training_.size(0) - 1);
+    std::vector<int64_t> index(static_cast<size_t>(batch));
+    for (auto& i : index)
+        i = pick(random);
+    return training_.index_select(0, torch::tensor(index));
+}
+
+} // namespace jiio

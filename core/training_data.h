@@ -1,0 +1,71 @@
+#pragma once
+#include "torch_include.h"
+
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+namespace jiio {
+
+// Clean training images as tensors [B, C, S, S] in the normalised range
+// [-1, 1], with a held-out validation set split by image, not by patch.
+class TrainingSource {
+public:
+    virtual ~TrainingSource() = default;
+    virtual torch::Tensor sample(int batch, std::mt19937_64& random) = 0;
+    virtual torch::Tensor validation() const = 0;
+    virtual std::string describe() const = 0;
+};
+
+// Random crops (with flips) of the images in a folder. Unreadable or
+// too-small files are skipped with a warning through `warn`; every fifth
+// usable image goes to validation.
+class ImageFolderSource : public TrainingSource {
+public:
+    ImageFolderSource(const std::string& folder, int channels, int patchSize, int validationPatches,
+                      const std::function<void(const std::string&)>& warn);
+    torch::Tensor sample(int batch, std::mt19937_64& random) override;
+    torch::Tensor validation() const override { return validation_; }
+    std::string describe() const override { return description_; }
+
+private:
+    std::vector<cv::Mat> training_;
+    torch::Tensor validation_;
+    int patchSize_;
+    std::string description_;
+};
+
+// Fashion-MNIST from the IDX files of Debian's dataset-fashion-mnist, padded
+// from 28x28 to `imageSize` (training set for training, test set for
+// validation).
+class FashionMnistSource : public TrainingSource {
+public:
+    FashionMnistSource(const std::string& folder, int imageSize, int validationImages);
+    torch::Tensor sample(int batch, std::mt19937_64& random) override;
+    torch::Tensor validation() const override { return validation_; }
+    std::string describe() const override { return description_; }
+
+private:
+    torch::Tensor training_; // [N, 1, S, S]
+    torch::Tensor validation_;
+    std::string description_;
+};
+
+// The image files of a folder split by image: every fifth usable file (in name
+// order) is held out for validation. Unreadable files and files smaller than
+// minSide are skipped with a warning.
+struct ImageSplit {
+    std::vector<std::string> training;
+    std::vector<std::string> validation;
+};
+ImageSplit splitImageFolder(const std::string& folder, int minSide,
+                            const std::function<void(const std::string&)>& warn);
+
+// Default data locations (Debian packages).
+std::string defaultImageFolder();
+std::string defaultFashionMnistFolder();
+
+} // namespace jiio

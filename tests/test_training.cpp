@@ -1,0 +1,260 @@
+// Training through JIIO: the loss goes down, a resumed run continues exactly
+// where it stopped, and the data readers reject bad files.
+#include "core/checkpoint.h"
+#include "core/error.h"
+#include "core/idx_reader.h"
+#include "core/trainer.h"
+#include "test_support.h"
+
+#include <QtTest>
+
+#include <opencv2/imgcodecs.hpp>
+
+#include <zlib.h>
+
+using namespace jiio;
+
+namespace {
+
+// Smooth synthetic images (random sums of low-frequency waves), 16x16 gray.
+class SyntheticSource : public TrainingSource {
+public:
+    explicit SyntheticSource(bool fixedBatch) : fixedBatch_(fixedBatch)
+    {
+        torch::manual_seed(99);
+        pool_ = make(32);
+        validation_ = make(4);
+    }
+    torch::Tensor sample(int batch, std::mt19937_64& random) override
+    {
+        if (fixedBatch_)
+            return pool_.narrow(0, 0, batch);
+        std::uniform_int_distribution<int64_t> pick(0, pool_.size(0) - 1);
+        std::vector<int64_t> index(static_cast<size_t>(batch));
+        for (auto& i : index)
+            i = pick(random);
+        return pool_.index_select(0, torch::tensor(index));
+    }
+    torch::Tensor validation() const override { return validation_; }
+    std::string describe() const override { return "synthetic"; }
+
+private:
+    static torch::Tensor make(int count)
+    {
+        auto grid = torch::linspace(0, 3.14159, 16);
+        auto yy = grid.view({1, 1, 16, 1});
+        auto xx = grid.view({1, 1, 1, 16});
+        auto a = torch::rand({count, 1, 1, 1}) * 2;
+        auto b = torch::rand({count, 1, 1, 1}) * 2;
+        return (0.6 * torch::sin(a * yy + b * xx) + 0.3 * torch::cos(b * yy)).clamp(-1, 1);
+    }
+    bool fixedBatch_;
+    torch::Tensor pool_, validation_;
+};
+
+TrainingOptions quickOptions()
+{
+    TrainingOptions options;
+    options.steps = 40;
+    options.batchSize = 4;
+    options.learningRate = 5e-3;
+    options.jacobianWeight = 0.1;
+    options.checkpointEvery = 1000;
+    options.validateEvery = 1000;
+    options.adjointIterations = 10;
+    options.jiio.alphaX = options.jiio.alphaXLate = 0.05;
+    options.inpaintFraction = 0.5;
+    return options;
+}
+
+class Recorder : public TrainingObserver {
+public:
+    void onProgress(const TrainingProgress& p) override { losses.push_back(p.loss); }
+    std::vector<double> losses;
+};
+
+class StopAt : public TrainingObserver {
+public:
+    explicit StopAt(int step) : step_(step) {}
+    void onProgress(const TrainingProgress& p) override { seen_ = p.step; }
+    bool stopRequested() const override { return seen_ >= step_; }
+
+private:
+    int step_;
+    int seen_ = 0;
+};
+
+void writeGz(const QString& path, const QByteArray& bytes)
+{
+    gzFile file = gzopen(path.toLocal8Bit().constData(), "wb");
+    gzwrite(file, bytes.constData(), unsigned(bytes.size()));
+    gzclose(file);
+}
+
+QByteArray idxHeader(uint32_t magic, uint32_t count, uint32_t rows, uint32_t cols)
+{
+    QByteArray header;
+    for (uint32_t value : {magic, count, rows, cols})
+        for (int shift = 24; shift >= 0; shift -= 8)
+            header.append(char((value >> shift) & 0xFF));
+    return header;
+}
+
+} // namespace
+
+class TestTraining : public QObject {
+    Q_OBJECT
+    QTemporaryDir dir_;
+
+private Q_SLOTS:
+    void aFewStepsLowerTheLoss()
+    {
+        auto options = quickOptions();
+        options.inpaintFraction = 0; // one task and one noise level: a steady loss to watch
+        options.sigmaMin = options.sigmaMax = 25;
+        Trainer trainer(test::tinyModel(1), options, std::make_unique<SyntheticSource>(true),
+                        dir_.filePath("loss.pt").toStdString());
+        Recorder recorder;
+        trainer.run(recorder);
+        QCOMPARE(int(recorder.losses.size()), 40);
+        auto mean = [](auto begin, auto end) { return std::accumulate(begin, end, 0.0) / double(end - begin); };
+        const double first = mean(recorder.losses.begin(), recorder.losses.begin() + 5);
+        const double last = mean(recorder.losses.end() - 5, recorder.losses.end());
+        qInfo("loss: first five %.5f, last five %.5f", first, last);
+        for (size_t i = 0; i < recorder.losses.size(); i += 5)
+            qInfo("step %zu: %.5f", i + 1, recorder.losses[i]);
+        QVERIFY(last < 0.7 * first);
+        QVERIFY(QFileInfo::exists(dir_.filePath("loss.pt")));
+    }
+
+    void validationReportsAPsnr()
+    {
+        Trainer trainer(test::tinyModel(1), quickOptions(), std::make_unique<SyntheticSource>(false),
+                        dir_.filePath("val.pt").toStdString());
+        const double psnr = trainer.validate();
+        QVERIFY(std::isfinite(psnr) && psnr > 0);
+    }
+
+    void resumeContinuesExactlyWhereTheRunStopped()
+    {
+        auto options = quickOptions();
+        options.steps = 6;
+        // One run straight through ...
+        Trainer straight(test::tinyModel(1), options, std::make_unique<SyntheticSource>(false),
+                         dir_.filePath("straight.pt").toStdString());
+        Recorder all;
+        straight.run(all);
+
+        // ... and one stopped after step 3 (it checkpoints when it stops).
+        const std::string path = dir_.filePath("resume.pt").toStdString();
+        {
+            Trainer interrupted(test::tinyModel(1), options, std::make_unique<SyntheticSource>(false), path);
+            StopAt stop(3);
+            interrupted.run(stop);
+        }
+        torch::manual_seed(1234); // must not matter: the checkpoint carries torch's random state
+        Trainer resumed = Trainer::resume(path, std::make_unique<SyntheticSource>(false));
+        QCOMPARE(resumed.step(), 3);
+        QCOMPARE(resumed.options().steps, 6);
+        QCOMPARE(resumed.options().learningRate, options.learningRate);
+        QCOMPARE(resumed.options().jiio.alphaX, options.jiio.alphaX);
+        Recorder rest;
+        resumed.run(rest);
+
+        // Identical only if the optimiser's moments, the step (learning-rate
+        // schedule) and both random states were restored.
+        QCOMPARE(rest.losses.size(), size_t(3));
+        for (size_t i = 0; i < 3; ++i)
+            QCOMPARE(rest.losses[i], all.losses[3 + i]);
+        const auto a = straight.model()->parameters();
+        const auto b = resumed.model()->parameters();
+        for (size_t i = 0; i < a.size(); ++i)
+            QVERIFY(torch::equal(a[i], b[i]));
+    }
+
+    void resumingAPlainModelIsAClearError()
+    {
+        const std::string path = dir_.filePath("plain.pt").toStdString();
+        auto model = test::tinyModel(1);
+        saveModel(path, model);
+        try {
+            Trainer::resume(path, std::make_unique<SyntheticSource>(false));
+            QFAIL("expected an error");
+        } catch (const Error& e) {
+            QVERIFY(QString(e.what()).contains("no training state"));
+        }
+    }
+
+    void idxReaderReadsGzipAndRejectsBadFiles()
+    {
+        QByteArray good = idxHeader(0x803, 2, 3, 4);
+        good.append(QByteArray(24, '\x7f'));
+        const QString goodPath = dir_.filePath("good-idx3-ubyte.gz");
+        writeGz(goodPath, good);
+        const auto images = readIdxImages(goodPath.toStdString());
+        QCOMPARE(images.count, 2);
+        QCOMPARE(images.rows, 3);
+        QCOMPARE(images.cols, 4);
+        QCOMPARE(int(images.pixels.size()), 24);
+
+        QByteArray badMagic = idxHeader(0x801, 2, 3, 4);
+        badMagic.append(QByteArray(24, '\0'));
+        const QString badPath = dir_.filePath("bad-idx.gz");
+        writeGz(badPath, badMagic);
+        QVERIFY_THROWS_EXCEPTION(Error, readIdxImages(badPath.toStdString()));
+        try {
+            readIdxImages(badPath.toStdString());
+        } catch (const Error& e) {
+            QVERIFY(QString(e.what()).contains("magic"));
+        }
+
+        const QString truncatedPath = dir_.filePath("truncated-idx.gz");
+        writeGz(truncatedPath, good.left(good.size() - 5));
+        try {
+            readIdxImages(truncatedPath.toStdString());
+            QFAIL("expected an error");
+        } catch (const Error& e) {
+            QVERIFY(QString(e.what()).contains("truncated"));
+        }
+    }
+
+    void imageFolderSkipsBadFilesAndSplitsByImage()
+    {
+        QTemporaryDir folder;
+        for (int i = 0; i < 6; ++i) {
+            cv::Mat image(40, 48, CV_8UC3, cv::Scalar(40 * i, 20, 200 - 30 * i));
+            cv::imwrite(folder.filePath(QString("img%1.png").arg(i)).toStdString(), image);
+        }
+        cv::imwrite(folder.filePath("tiny.png").toStdString(), cv::Mat(8, 8, CV_8UC3, cv::Scalar(1, 2, 3)));
+        QFile broken(folder.filePath("broken.png"));
+        QVERIFY(broken.open(QIODevice::WriteOnly));
+        broken.write("not an image");
+        broken.close();
+        std::vector<std::string> warnings;
+        ImageFolderSource source(folder.path().toStdString(), 3, 32, 4,
+                                 [&](const std::string& w) { warnings.push_back(w); });
+        QCOMPARE(int(warnings.size()), 2);
+        QVERIFY(QString::fromStdString(source.describe()).contains("5 training, 1 validation"));
+        std::mt19937_64 random(1);
+        QCOMPARE(source.sample(3, random).sizes(), (std::vector<int64_t>{3, 3, 32, 32}));
+        QCOMPARE(source.validation().size(0), 4);
+
+        QTemporaryDir empty;
+        QVERIFY_THROWS_EXCEPTION(Error, ImageFolderSource(empty.path().toStdString(), 3, 32, 4, [](auto&&) {}));
+    }
+
+    void fashionMnistFromTheDebianPackage()
+    {
+        if (!QFileInfo::exists(QString::fromStdString(defaultFashionMnistFolder())))
+            QSKIP("dataset-fashion-mnist is not installed");
+        FashionMnistSource source(defaultFashionMnistFolder(), 32, 16);
+        std::mt19937_64 random(1);
+        const auto batch = source.sample(8, random);
+        QCOMPARE(batch.sizes(), (std::vector<int64_t>{8, 1, 32, 32}));
+        QVERIFY(batch.min().item<float>() >= -1.0f && batch.max().item<float>() <= 1.0f);
+        QCOMPARE(source.validation().size(0), 16);
+    }
+};
+
+QTEST_APPLESS_MAIN(TestTraining)
+#include "test_training.moc"
