@@ -11,11 +11,18 @@ CliResult runCli(const QStringList& arguments, int timeoutMs)
     process.setArguments(arguments);
     process.start();
     CliResult result;
-    if (!process.waitForStarted() || !process.waitForFinished(timeoutMs)) {
+    if (!process.waitForStarted()) {
+        result.crashed = true;
+        result.err = "did not start: " + process.errorString();
+        return result;
+    }
+    if (!process.waitForFinished(timeoutMs)) {
         process.kill();
         process.waitForFinished();
         result.crashed = true;
-        result.err = "did not finish: " + process.errorString();
+        result.timedOut = true;
+        result.out = QString::fromLocal8Bit(process.readAllStandardOutput());
+        result.err = QString::fromLocal8Bit(process.readAllStandardError());
         return result;
     }
     result.crashed = process.exitStatus() != QProcess::NormalExit;

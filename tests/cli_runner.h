@@ -9,6 +9,7 @@ namespace jiio::test {
 struct CliResult {
     int exitCode = -1;
     bool crashed = false;
+    bool timedOut = false; // killed after the timeout; out/err hold what it printed
     QString out;
     QString err;
 };

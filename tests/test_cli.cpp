@@ -242,6 +242,37 @@ private Q_SLOTS:
         QCOMPARE(document.object().value("problems").toArray().size(), 2);
     }
 
+    void evalComparesWithClassicalBaselines()
+    {
+        const QString a = write("eval-a.png", makePicture(48, 48, 3, CV_8U));
+        const QString b = write("eval-b.png", makePicture(40, 56, 3, CV_8U));
+        const auto result = runCli({"eval", "--model", rgbModel_, "--image", a, "--image", b, "--crop", "32",
+                                    "--iters", "2"});
+        expectSuccess(result);
+        for (const char* expected : {"denoise sigma 15", "denoise sigma 25", "denoise sigma 50", "inpaint 32x32 blocks",
+                                     "inpaint strokes", "inpaint 50% pixels", "telea", "navier-stokes", "nlm (h=",
+                                     "jiio", "images: 2"})
+            QVERIFY2(result.out.contains(expected), qPrintable(result.out));
+    }
+
+    void trainRunsOnAnImageFolderAndResumes()
+    {
+        QTemporaryDir data;
+        for (int i = 0; i < 5; ++i)
+            cv::imwrite(data.filePath(QString("p%1.png").arg(i)).toStdString(), makePicture(48 + 4 * i, 48, 3, CV_8U));
+        const QString output = path("trained.pt");
+        const QStringList common{"--data", data.path(), "--patch", "32", "--batch", "2"};
+        auto result = runCli(QStringList{"train", "--output", output, "--init", rgbModel_, "--steps", "2",
+                                         "--checkpoint-every", "1", "--validate-every", "1"} + common);
+        expectSuccess(result);
+        QVERIFY(result.err.contains("validation PSNR"));
+        result = runCli(QStringList{"train", "--output", output, "--resume"} + common);
+        expectSuccess(result);
+        QVERIFY(result.err.contains("resuming at step 2 of 2"));
+        expectCleanFailure(runCli({"train", "--output", path("t.pt"), "--data", path("no-such-folder")}),
+                           "does not exist");
+    }
+
     void infoShowsTheConfiguration()
     {
         const auto result = runCli({"info", rgbModel_});
