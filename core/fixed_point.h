@@ -22,6 +22,8 @@ public:
 
     // Per-sample objective of the last apply(), or an undefined tensor.
     virtual torch::Tensor lastObjective() const { return {}; }
+    // The readout h(z) of the last apply(), when the problem has one.
+    virtual torch::Tensor lastPrediction() const { return {}; }
 
     // Cumulative cost counters.
     virtual int64_t functionEvaluations() const { return 0; }

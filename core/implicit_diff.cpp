@@ -53,7 +53,9 @@ EquilibriumGradient equilibriumGradient(DeqModel& model, const StateLayout& layo
     auto zLeaf = result.state.detach().requires_grad_(true);
     auto xLeaf = latent.detach().requires_grad_(true);
     auto fz = model->f(zLeaf, xLeaf, layout);
-    auto value = objective.perSample(model->readout(zLeaf, layout), xLeaf);
+    auto prediction = model->readout(zLeaf, layout);
+    auto value = objective.perSample(prediction, xLeaf);
+    result.prediction = prediction.detach();
     auto direct = torch::autograd::grad({value.sum()}, {zLeaf, xLeaf}, {}, /*retain_graph=*/true,
                                         /*create_graph=*/false, /*allow_unused=*/true);
     auto solved = solveAdjointOnGraph(fz, zLeaf, direct[0], adjoint, muInit);

@@ -23,6 +23,7 @@ struct EquilibriumGradient {
     torch::Tensor adjoint;   // mu*
     torch::Tensor objective; // per sample, at z*(x)
     torch::Tensor gradient;  // d objective / dx = (df/dx)^T mu* + dR/dx
+    torch::Tensor prediction; // h(z*)
     double forwardResidual = 0;
     double adjointResidual = 0;
     int forwardIterations = 0;

@@ -22,7 +22,8 @@ public:
             auto zLeaf = z.detach().requires_grad_(true);
             auto xLeaf = x.detach().requires_grad_(true);
             fz = model_->f(zLeaf, xLeaf, layout_);
-            auto objective = objective_.perSample(model_->readout(zLeaf, layout_), xLeaf);
+            auto prediction = model_->readout(zLeaf, layout_);
+            auto objective = objective_.perSample(prediction, xLeaf);
             // One backward call with grad outputs (mu, 1) gives both
             // (df/dz)^T mu + dl/dz and (df/dx)^T mu + dR/dx.
             auto grads = torch::autograd::grad({fz, objective}, {zLeaf, xLeaf},
@@ -32,6 +33,7 @@ public:
             gradZ = grads[0];
             gradX = grads[1].defined() ? grads[1] : torch::zeros_like(xLeaf);
             lastObjective_ = objective.detach();
+            lastPrediction_ = prediction.detach();
             fz = fz.detach();
         }
         ++evaluations_;
@@ -63,6 +65,7 @@ public:
     }
 
     torch::Tensor lastObjective() const override { return lastObjective_; }
+    torch::Tensor lastPrediction() const override { return lastPrediction_; }
     int64_t functionEvaluations() const override { return evaluations_; }
     int64_t vjpCount() const override { return evaluations_; }
 
@@ -78,6 +81,7 @@ private:
     const Objective& objective_;
     const JiioOptions& options_;
     torch::Tensor lastObjective_;
+    torch::Tensor lastPrediction_;
     int64_t evaluations_ = 0;
 };
 

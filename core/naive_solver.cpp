@@ -56,6 +56,8 @@ InputOptimizationResult runNaive(DeqModel& model, const StateLayout& layout, con
         stats.vjpCount = result.vjpCount;
         stats.innerIterations = eg.forwardIterations + eg.adjointIterations;
         observer.onIteration(stats);
+        if (observer.wantsPrediction())
+            observer.onPrediction(eg.prediction);
 
         if (!torch::isfinite(eg.objective).all().item<bool>()) {
             result.reason = StopReason::Diverged;

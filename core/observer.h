@@ -3,6 +3,10 @@
 #include <cstdint>
 #include <limits>
 
+namespace at {
+class Tensor;
+}
+
 namespace jiio {
 
 // Statistics of one solver iteration. Residuals are relative block residuals
@@ -37,6 +41,10 @@ public:
     virtual bool stopRequested() const { return false; }
     // A run made of several independent solves (image tiles) announces each.
     virtual void onSegment(int /*index*/, int /*count*/) {}
+    // Live previews: when this returns true the solver passes its current
+    // readout h(z) [B, C, H, W] to onPrediction (cheap: it is computed anyway).
+    virtual bool wantsPrediction() const { return false; }
+    virtual void onPrediction(const at::Tensor& /*prediction*/) {}
 };
 
 // An observer that ignores everything; the default when nobody watches.

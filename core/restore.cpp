@@ -25,6 +25,39 @@ torch::Tensor padTo(const torch::Tensor& image, int64_t height, int64_t width)
     return F::pad(image, F::PadFuncOptions({0, padW, 0, padH}).mode(torch::kReplicate));
 }
 
+// Forwards everything to the caller's observer and, when previews are wanted,
+// asks the solver for its current readout at most once per interval.
+class PreviewingObserver final : public SolveObserver {
+public:
+    PreviewingObserver(SolveObserver& inner, std::function<void(const torch::Tensor&)> sink, double interval)
+        : inner_(inner), sink_(std::move(sink)), interval_(interval)
+    {
+    }
+    void onIteration(const IterationStats& stats) override { inner_.onIteration(stats); }
+    bool stopRequested() const override { return inner_.stopRequested(); }
+    void onSegment(int index, int count) override { inner_.onSegment(index, count); }
+    bool wantsPrediction() const override { return inner_.wantsPrediction() || previewDue(); }
+    void onPrediction(const at::Tensor& prediction) override
+    {
+        if (inner_.wantsPrediction())
+            inner_.onPrediction(prediction);
+        if (previewDue()) {
+            last_ = std::chrono::steady_clock::now();
+            sink_(prediction);
+        }
+    }
+
+private:
+    bool previewDue() const
+    {
+        return sink_ && std::chrono::duration<double>(std::chrono::steady_clock::now() - last_).count() >= interval_;
+    }
+    SolveObserver& inner_;
+    std::function<void(const torch::Tensor&)> sink_;
+    double interval_;
+    std::chrono::steady_clock::time_point last_{};
+};
+
 int severity(StopReason reason)
 {
     switch (reason) {
@@ -110,10 +143,22 @@ RestoreOutcome restoreImage(DeqModel& model, const ImageData& observed, const Re
     RestoreOutcome outcome;
     const auto start = std::chrono::steady_clock::now();
     double objectiveSum = 0;
+    // Previews show known pixels as they are, like the final result.
+    auto toPreview = [&](const torch::Tensor& padded) {
+        auto view = padded.narrow(2, 0, height).narrow(3, 0, width).to(torch::kCPU);
+        if (request.task == Task::Inpaint)
+            view = torch::where(known.to(torch::kBool), image, view);
+        request.onPreview(tensorToImage(view));
+    };
+    std::function<void(const torch::Tensor&)> sink;
+    if (request.onPreview && whole)
+        sink = [&](const torch::Tensor& prediction) { toPreview(prediction.narrow(0, 0, 1).detach()); };
+    PreviewingObserver watcher(observer, sink, request.previewInterval);
+
     auto solveBatch = [&](const torch::Tensor& targets, const torch::Tensor& weights, int64_t h, int64_t w) {
         const auto layout = model->layout(h, w);
         Objective objective(request.task, targets.to(device), weights.to(device), config.priorWeight, request.sigma);
-        auto result = optimizeInput(model, layout, objective, request.solver, observer);
+        auto result = optimizeInput(model, layout, objective, request.solver, watcher);
         outcome.iterations += result.iterations;
         objectiveSum += result.objective.defined() ? result.objective.sum().item<double>() : 0.0;
         if (severity(result.reason) > severity(outcome.worstReason))
@@ -147,6 +192,10 @@ RestoreOutcome restoreImage(DeqModel& model, const ImageData& observed, const Re
                 weightSum.narrow(2, t.top, t.size).narrow(3, t.left, t.size).add_(window);
             }
             outcome.segments += int(n);
+            if (request.onPreview) { // finished tiles over the observation
+                auto covered = weightSum > 0;
+                toPreview(torch::where(covered, blended / weightSum.clamp_min(1e-8), target));
+            }
         }
         blended = blended / weightSum.clamp_min(1e-8);
     }

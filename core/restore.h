@@ -3,6 +3,8 @@
 #include "image_io.h"
 #include "input_optimization.h"
 
+#include <functional>
+
 namespace jiio {
 
 struct RestoreRequest {
@@ -12,6 +14,11 @@ struct RestoreRequest {
     SolveSettings solver;
     int tileBatch = 4;             // tiles solved together
     int64_t maxWholePixels = 512 * 512; // larger images are tiled
+    // Live previews of the reconstruction (float [0, 1], the input's colour
+    // channels), at most one per previewInterval seconds while a whole image
+    // is solved, and one per finished tile batch for tiled images.
+    std::function<void(const cv::Mat&)> onPreview;
+    double previewInterval = 0.1;
 };
 
 struct RestoreOutcome {

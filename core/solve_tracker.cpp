@@ -72,6 +72,9 @@ bool SolveTracker::record(const torch::Tensor& v, const torch::Tensor& gv)
         && (residual > bestResidual_ * options_.divergenceFactor).any().item<bool>();
     updateBest(v, residual, objective.defined() ? objective.detach() : objective);
     observer_.onIteration(stats);
+    if (observer_.wantsPrediction())
+        if (const auto prediction = problem_.lastPrediction(); prediction.defined())
+            observer_.onPrediction(prediction);
 
     if (!finite || diverging) {
         reason_ = StopReason::Diverged;

@@ -1,0 +1,491 @@
+#include "main_window.h"
+
+#include "image_convert.h"
+
+#include "core/checkpoint.h"
+#include "core/corruption.h"
+#include "core/error.h"
+#include "core/image_io.h"
+#include "core/metrics.h"
+#include "core/model_locator.h"
+
+#include "widgets/convergence_plot.h"
+#include "widgets/image_canvas.h"
+#include "widgets/mask_layer.h"
+#include "widgets/solver_settings_panel.h"
+
+#include <QAction>
+#include <QCheckBox>
+#include <QCloseEvent>
+#include <QComboBox>
+#include <QDockWidget>
+#include <QDoubleSpinBox>
+#include <QDragEnterEvent>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QLabel>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QMimeData>
+#include <QPushButton>
+#include <QSettings>
+#include <QSpinBox>
+#include <QSplitter>
+#include <QStatusBar>
+#include <QToolBar>
+#include <QUndoStack>
+#include <QVBoxLayout>
+
+#include <opencv2/imgproc.hpp>
+
+namespace jiio::workbench {
+
+namespace {
+constexpr int kMaxRecent = 8;
+const char* const kImageFilter = "Images (*.png *.jpg *.jpeg *.tif *.tiff *.bmp *.webp);;All files (*)";
+} // namespace
+
+MainWindow::MainWindow(const QString& modelPath, QWidget* parent)
+    : QMainWindow(parent), explicitModelPath_(modelPath), observed_(std::make_unique<ImageData>())
+{
+    qRegisterMetaType<SolveJob>();
+    qRegisterMetaType<widgets::ConvergencePoint>();
+    setWindowTitle(tr("JIIO Workbench"));
+    setAcceptDrops(true);
+    buildUi();
+    buildActions();
+    QSettings settings;
+    settings_->load(settings);
+    if (!modelPath.isEmpty())
+        loadModel(modelPath);
+    updateActions();
+}
+
+MainWindow::~MainWindow()
+{
+    if (worker_)
+        worker_->requestStop();
+    thread_.quit();
+    thread_.wait();
+}
+
+void MainWindow::buildUi()
+{
+    mask_ = new widgets::MaskLayer(this);
+    observation_ = new widgets::ImageCanvas(tr("Observation"));
+    observation_->setMaskLayer(mask_);
+    result_ = new widgets::ImageCanvas(tr("Reconstruction"));
+    result_->setPaintingEnabled(false);
+    // Synced zoom and pan.
+    connect(observation_, &widgets::ImageCanvas::viewChanged, result_, &widgets::ImageCanvas::setView);
+    connect(result_, &widgets::ImageCanvas::viewChanged, observation_, &widgets::ImageCanvas::setView);
+
+    plot_ = new widgets::ConvergencePlot;
+    againstTime_ = new QCheckBox(tr("Plot against time"));
+    connect(againstTime_, &QCheckBox::toggled, plot_, &widgets::ConvergencePlot::setAgainstTime);
+
+    auto* images = new QSplitter(Qt::Horizontal);
+    images->addWidget(observation_);
+    images->addWidget(result_);
+    auto* plots = new QWidget;
+    auto* plotLayout = new QVBoxLayout(plots);
+    plotLayout->setContentsMargins(0, 0, 0, 0);
+    plotLayout->addWidget(plot_);
+    plotLayout->addWidget(againstTime_);
+    auto* centre = new QSplitter(Qt::Vertical);
+    centre->addWidget(images);
+    centre->addWidget(plots);
+    centre->setStretchFactor(0, 3);
+    centre->setStretchFactor(1, 2);
+    setCentralWidget(centre);
+
+    // Task controls and solver settings in a dock.
+    task_ = new QComboBox;
+    task_->addItem(tr("Inpainting (paint the missing pixels)"), "inpaint");
+    task_->addItem(tr("Denoising"), "denoise");
+    sigma_ = new QDoubleSpinBox;
+    sigma_->setRange(0.5, 255);
+    sigma_->setValue(25);
+    sigma_->setSuffix(tr(" (0–255)"));
+    auto* addNoise = new QPushButton(tr("Add synthetic noise"));
+    addNoise->setToolTip(tr("Adds Gaussian noise of this σ (seed 0) and keeps the clean image as ground truth"));
+    connect(addNoise, &QPushButton::clicked, this, &MainWindow::addSyntheticNoise);
+    brush_ = new QSpinBox;
+    brush_->setRange(1, 200);
+    brush_->setValue(mask_->brushRadius());
+    connect(brush_, &QSpinBox::valueChanged, mask_, &widgets::MaskLayer::setBrushRadius);
+    eraser_ = new QCheckBox(tr("Eraser"));
+    connect(eraser_, &QCheckBox::toggled, mask_, &widgets::MaskLayer::setErasing);
+
+    auto* panel = new QWidget;
+    auto* form = new QFormLayout;
+    form->addRow(tr("Task"), task_);
+    form->addRow(tr("Noise σ"), sigma_);
+    form->addRow(QString(), addNoise);
+    form->addRow(tr("Brush radius"), brush_);
+    form->addRow(QString(), eraser_);
+    settings_ = new widgets::SolverSettingsPanel;
+    auto* panelLayout = new QVBoxLayout(panel);
+    panelLayout->addLayout(form);
+    panelLayout->addWidget(settings_);
+    panelLayout->addStretch();
+    auto* dock = new QDockWidget(tr("Problem and solver"));
+    dock->setObjectName("settingsDock");
+    dock->setWidget(panel);
+    addDockWidget(Qt::LeftDockWidgetArea, dock);
+
+    status_ = new QLabel(tr("Open an image to begin."));
+    statusBar()->addWidget(status_, 1);
+}
+
+void MainWindow::buildActions()
+{
+    auto* file = menuBar()->addMenu(tr("&File"));
+    auto* open = file->addAction(tr("&Open image…"), QKeySequence::Open, this, &MainWindow::openDialog);
+    recentMenu_ = file->addMenu(tr("Open &recent"));
+    rebuildRecentMenu();
+    saveAction_ = file->addAction(tr("&Save result…"), QKeySequence::Save, this, &MainWindow::saveResult);
+    file->addAction(tr("Open &model…"), this, [this] {
+        const QString path = QFileDialog::getOpenFileName(this, tr("Open model"), {}, tr("Models (*.pt);;All files (*)"));
+        if (!path.isEmpty())
+            loadModel(path);
+    });
+    file->addSeparator();
+    file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+
+    auto* edit = menuBar()->addMenu(tr("&Mask"));
+    auto* undo = mask_->undoStack()->createUndoAction(this, tr("&Undo"));
+    undo->setShortcut(QKeySequence::Undo);
+    auto* redo = mask_->undoStack()->createRedoAction(this, tr("&Redo"));
+    redo->setShortcut(QKeySequence::Redo);
+    edit->addAction(undo);
+    edit->addAction(redo);
+    edit->addSeparator();
+    edit->addAction(tr("&Clear"), mask_, &widgets::MaskLayer::clear);
+    edit->addAction(tr("&Invert"), mask_, &widgets::MaskLayer::invert);
+    edit->addAction(tr("&Load mask…"), this, &MainWindow::loadMaskDialog);
+    edit->addAction(tr("&Save mask…"), this, &MainWindow::saveMaskDialog);
+
+    auto* solve = menuBar()->addMenu(tr("&Solve"));
+    runAction_ = solve->addAction(tr("&Run"), QKeySequence(Qt::Key_F5), this, &MainWindow::run);
+    stopAction_ = solve->addAction(tr("S&top"), QKeySequence(Qt::Key_Escape), this, &MainWindow::stop);
+    auto* view = menuBar()->addMenu(tr("&View"));
+    view->addAction(tr("&Fit to window"), observation_, &widgets::ImageCanvas::fitToWindow);
+
+    auto* toolbar = addToolBar(tr("Main"));
+    toolbar->setObjectName("mainToolbar");
+    toolbar->addAction(open);
+    toolbar->addAction(saveAction_);
+    toolbar->addSeparator();
+    toolbar->addAction(undo);
+    toolbar->addAction(redo);
+    toolbar->addSeparator();
+    toolbar->addAction(runAction_);
+    toolbar->addAction(stopAction_);
+}
+
+bool MainWindow::loadModel(const QString& path)
+{
+    try {
+        auto loaded = std::make_shared<LoadedModel>(jiio::loadModel(path.toStdString()));
+        if (loaded->config.kind != ModelKind::Restoration)
+            throw Error("this model is a " + toString(loaded->config.kind) + " model, not a restoration model");
+        if (running_)
+            throw Error("stop the running solve before changing the model");
+        model_ = loaded;
+        settings_->setValues([&] {
+            auto values = settings_->values();
+            values.iterations = loaded->config.jiioIterations;
+            return values;
+        }());
+        restartWorker();
+        status_->setText(tr("Model %1 (%2 channel(s), %3 parameters)")
+                             .arg(QFileInfo(path).fileName())
+                             .arg(loaded->config.imageChannels)
+                             .arg(loaded->model->parameterCount()));
+        updateActions();
+        return true;
+    } catch (const std::exception& e) {
+        showError(tr("Cannot use the model: %1").arg(QString::fromStdString(oneLine(e.what()))));
+        return false;
+    }
+}
+
+bool MainWindow::ensureModelFor(int channels)
+{
+    if (model_ && model_->config.imageChannels == channels)
+        return true;
+    if (!explicitModelPath_.isEmpty())
+        return model_ != nullptr;
+    try {
+        return loadModel(QString::fromStdString(locateDefaultRestorationModel(channels)));
+    } catch (const std::exception&) {
+        return model_ != nullptr; // keep the current model; the image is converted
+    }
+}
+
+void MainWindow::restartWorker()
+{
+    if (worker_) {
+        worker_->requestStop();
+        thread_.quit();
+        thread_.wait();
+        delete worker_;
+        worker_ = nullptr;
+    }
+    worker_ = new SolveWorker(model_);
+    worker_->moveToThread(&thread_);
+    connect(this, &MainWindow::solveRequested, worker_, &SolveWorker::solve, Qt::QueuedConnection);
+    connect(worker_, &SolveWorker::iteration, this, [this](const widgets::ConvergencePoint& p) {
+        plot_->addPoint(p);
+        updateStatus(p);
+    });
+    connect(worker_, &SolveWorker::preview, this, [this](const QImage& image) {
+        if (running_)
+            result_->setImage(image);
+    });
+    connect(worker_, &SolveWorker::finished, this, &MainWindow::onFinished);
+    connect(worker_, &SolveWorker::failed, this, &MainWindow::onFailed);
+    thread_.start();
+}
+
+bool MainWindow::openImage(const QString& path)
+{
+    if (running_) {
+        showError(tr("Stop the running solve before opening another image."));
+        return false;
+    }
+    try {
+        ImageData loaded = readImage(path.toStdString());
+        ensureModelFor(loaded.colorChannels());
+        if (model_ && model_->config.imageChannels != loaded.colorChannels()) {
+            // Only a model for the other channel count is at hand: convert.
+            cv::Mat converted;
+            cv::cvtColor(loaded.color, converted,
+                         model_->config.imageChannels == 1 ? cv::COLOR_RGB2GRAY : cv::COLOR_GRAY2RGB);
+            loaded.color = converted;
+        }
+        *observed_ = loaded;
+        groundTruth_ = QImage();
+        lastResult_ = QImage();
+        const QImage shown = toQImage(observed_->color);
+        observation_->setImage(shown);
+        result_->setImage(QImage());
+        mask_->reset(shown.size());
+        plot_->clear();
+        setWindowTitle(tr("JIIO Workbench – %1").arg(QFileInfo(path).fileName()));
+        status_->setText(tr("%1: %2x%3, %4 channel(s), %5-bit")
+                             .arg(QFileInfo(path).fileName())
+                             .arg(shown.width())
+                             .arg(shown.height())
+                             .arg(observed_->colorChannels())
+                             .arg(observed_->depth == CV_16U ? 16 : 8));
+        addRecent(path);
+        updateActions();
+        return true;
+    } catch (const std::exception& e) {
+        showError(QString::fromStdString(oneLine(e.what())));
+        return false;
+    }
+}
+
+void MainWindow::setTask(const QString& task)
+{
+    task_->setCurrentIndex(std::max(0, task_->findData(task)));
+}
+
+void MainWindow::setSigma(double sigma)
+{
+    sigma_->setValue(sigma);
+}
+
+void MainWindow::addSyntheticNoise()
+{
+    if (observed_->color.empty() || running_)
+        return;
+    groundTruth_ = toQImage(observed_->color);
+    observed_->color = addGaussianNoise(observed_->color, sigma_->value(), 0);
+    observation_->setImage(toQImage(observed_->color));
+    setTask("denoise");
+    status_->setText(tr("Added Gaussian noise, σ = %1; the clean image is the ground truth.").arg(sigma_->value()));
+}
+
+void MainWindow::run()
+{
+    if (running_)
+        return;
+    if (observed_->color.empty()) {
+        showError(tr("Open an image first."));
+        return;
+    }
+    if (!model_) {
+        showError(tr("No model is loaded (File → Open model…)."));
+        return;
+    }
+    SolveJob job;
+    job.task = task_->currentData().toString();
+    job.sigma = sigma_->value();
+    job.observation = observed_->color.clone();
+    if (job.task == "inpaint") {
+        if (mask_->isEmpty()) {
+            showError(tr("Paint the missing pixels first (left button on the observation)."));
+            return;
+        }
+        job.missingMask = maskToMat(mask_->mask());
+    }
+    job.settings = settings_->values();
+    QSettings settings;
+    settings_->save(settings);
+    plot_->startRun(job.settings.method);
+    running_ = true;
+    runClock_.start();
+    updateActions();
+    Q_EMIT solveRequested(job);
+}
+
+void MainWindow::stop()
+{
+    if (running_ && worker_)
+        worker_->requestStop();
+}
+
+void MainWindow::onFinished(const QImage& result, const QString& summary)
+{
+    running_ = false;
+    lastResult_ = result;
+    result_->setImage(result);
+    QString text = tr("Done: %1").arg(summary);
+    if (!groundTruth_.isNull()) {
+        const double value = psnr(fromQImage(groundTruth_), fromQImage(result));
+        text += tr(" — PSNR %1 dB against the clean image").arg(value, 0, 'f', 2);
+    }
+    status_->setText(text);
+    updateActions();
+    Q_EMIT solveFinished(summary);
+}
+
+void MainWindow::onFailed(const QString& message)
+{
+    running_ = false;
+    updateActions();
+    showError(message);
+    Q_EMIT solveFailed(message);
+}
+
+void MainWindow::updateStatus(const widgets::ConvergencePoint& p)
+{
+    const double elapsed = runClock_.isValid() ? runClock_.elapsed() / 1000.0 : p.seconds;
+    status_->setText(tr("iteration %1 · residual %2 · objective %3 · %4 it/s · %5 s")
+                         .arg(p.iteration)
+                         .arg(p.residualTotal, 0, 'e', 2)
+                         .arg(p.objective, 0, 'g', 6)
+                         .arg(p.iteration / std::max(p.seconds, 1e-9), 0, 'f', 1)
+                         .arg(elapsed, 0, 'f', 1));
+}
+
+void MainWindow::updateActions()
+{
+    const bool hasImage = !observed_->color.empty();
+    runAction_->setEnabled(hasImage && model_ && !running_);
+    stopAction_->setEnabled(running_);
+    saveAction_->setEnabled(!lastResult_.isNull() && !running_);
+}
+
+void MainWindow::showError(const QString& message)
+{
+    lastError_ = message;
+    // Non-modal: the window stays usable and nothing blocks the event loop.
+    auto* box = new QMessageBox(QMessageBox::Warning, tr("JIIO Workbench"), message, QMessageBox::Ok, this);
+    box->setObjectName("errorDialog");
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->open();
+}
+
+void MainWindow::openDialog()
+{
+    const QString path = QFileDialog::getOpenFileName(this, tr("Open image"), {}, tr(kImageFilter));
+    if (!path.isEmpty())
+        openImage(path);
+}
+
+void MainWindow::saveResult()
+{
+    if (lastResult_.isNull())
+        return;
+    const QString path = QFileDialog::getSaveFileName(this, tr("Save result"), {}, tr(kImageFilter));
+    if (path.isEmpty())
+        return;
+    try {
+        ImageData out;
+        out.color = fromQImage(lastResult_);
+        if (out.color.channels() != observed_->colorChannels())
+            cv::cvtColor(out.color, out.color, out.color.channels() == 3 ? cv::COLOR_RGB2GRAY : cv::COLOR_GRAY2RGB);
+        out.depth = observed_->depth;
+        out.alpha = observed_->alpha;
+        writeImage(path.toStdString(), out);
+        status_->setText(tr("Result saved to %1").arg(path));
+    } catch (const std::exception& e) {
+        showError(QString::fromStdString(oneLine(e.what())));
+    }
+}
+
+void MainWindow::loadMaskDialog()
+{
+    const QString path = QFileDialog::getOpenFileName(this, tr("Load mask"), {}, tr(kImageFilter));
+    if (path.isEmpty())
+        return;
+    if (const QString error = mask_->load(path); !error.isEmpty())
+        showError(error);
+}
+
+void MainWindow::saveMaskDialog()
+{
+    const QString path = QFileDialog::getSaveFileName(this, tr("Save mask"), {}, tr("PNG (*.png)"));
+    if (!path.isEmpty() && !mask_->save(path))
+        showError(tr("The mask could not be saved to %1.").arg(path));
+}
+
+void MainWindow::addRecent(const QString& path)
+{
+    QSettings settings;
+    QStringList recent = settings.value("recentFiles").toStringList();
+    recent.removeAll(path);
+    recent.prepend(path);
+    while (recent.size() > kMaxRecent)
+        recent.removeLast();
+    settings.setValue("recentFiles", recent);
+    rebuildRecentMenu();
+}
+
+void MainWindow::rebuildRecentMenu()
+{
+    recentMenu_->clear();
+    const QStringList recent = QSettings().value("recentFiles").toStringList();
+    for (const QString& path : recent)
+        recentMenu_->addAction(QFileInfo(path).fileName(), this, [this, path] { openImage(path); });
+    recentMenu_->setEnabled(!recent.isEmpty());
+}
+
+void MainWindow::closeEvent(QCloseEvent* event)
+{
+    QSettings settings;
+    settings_->save(settings);
+    stop();
+    event->accept();
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent* event)
+{
+    if (event->mimeData()->hasUrls())
+        event->acceptProposedAction();
+}
+
+void MainWindow::dropEvent(QDropEvent* event)
+{
+    const auto urls = event->mimeData()->urls();
+    if (!urls.isEmpty() && urls.front().isLocalFile())
+        openImage(urls.front().toLocalFile());
+}
+
+} // namespace jiio::workbench

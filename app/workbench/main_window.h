@@ -1,0 +1,116 @@
+#pragma once
+#include "solve_worker.h"
+
+#include <QElapsedTimer>
+#include <QMainWindow>
+#include <QThread>
+
+#include <memory>
+
+class QAction;
+class QCheckBox;
+class QComboBox;
+class QDoubleSpinBox;
+class QLabel;
+class QSpinBox;
+
+namespace jiio {
+struct LoadedModel;
+struct ImageData;
+}
+
+namespace jiio::widgets {
+class ConvergencePlot;
+class ImageCanvas;
+class MaskLayer;
+class SolverSettingsPanel;
+}
+
+namespace jiio::workbench {
+
+// The restore view: an image, its mask or noise level, the solver settings,
+// and the joint iteration running live in a worker thread.
+class MainWindow : public QMainWindow {
+    Q_OBJECT
+public:
+    // modelPath empty: the shipped model for the image's channels.
+    explicit MainWindow(const QString& modelPath = {}, QWidget* parent = nullptr);
+    ~MainWindow() override;
+
+    bool openImage(const QString& path);
+    bool loadModel(const QString& path);
+    bool isRunning() const { return running_; }
+    QString lastError() const { return lastError_; }
+
+    widgets::ImageCanvas* observationCanvas() const { return observation_; }
+    widgets::ImageCanvas* resultCanvas() const { return result_; }
+    widgets::ConvergencePlot* plot() const { return plot_; }
+    widgets::MaskLayer* maskLayer() const { return mask_; }
+    widgets::SolverSettingsPanel* settingsPanel() const { return settings_; }
+    QAction* runAction() const { return runAction_; }
+    QAction* stopAction() const { return stopAction_; }
+    void setTask(const QString& task); // "inpaint" or "denoise"
+    void setSigma(double sigma);
+    void addSyntheticNoise(); // keeps the clean image as ground truth
+
+Q_SIGNALS:
+    void solveRequested(const jiio::workbench::SolveJob& job);
+    void solveFinished(const QString& summary);
+    void solveFailed(const QString& message);
+
+public Q_SLOTS:
+    void run();
+    void stop();
+
+protected:
+    void closeEvent(QCloseEvent* event) override;
+    void dragEnterEvent(QDragEnterEvent* event) override;
+    void dropEvent(QDropEvent* event) override;
+
+private:
+    void buildUi();
+    void buildActions();
+    void restartWorker();
+    void showError(const QString& message);
+    void updateActions();
+    void updateStatus(const widgets::ConvergencePoint& point);
+    void onFinished(const QImage& result, const QString& summary);
+    void onFailed(const QString& message);
+    void openDialog();
+    void saveResult();
+    void loadMaskDialog();
+    void saveMaskDialog();
+    void addRecent(const QString& path);
+    void rebuildRecentMenu();
+    bool ensureModelFor(int channels);
+
+    std::shared_ptr<LoadedModel> model_;
+    QString explicitModelPath_;
+    std::unique_ptr<ImageData> observed_; // as loaded: keeps depth and alpha
+    QImage groundTruth_;
+    QImage lastResult_;
+
+    widgets::ImageCanvas* observation_ = nullptr;
+    widgets::ImageCanvas* result_ = nullptr;
+    widgets::ConvergencePlot* plot_ = nullptr;
+    widgets::MaskLayer* mask_ = nullptr;
+    widgets::SolverSettingsPanel* settings_ = nullptr;
+    QComboBox* task_ = nullptr;
+    QDoubleSpinBox* sigma_ = nullptr;
+    QSpinBox* brush_ = nullptr;
+    QCheckBox* eraser_ = nullptr;
+    QCheckBox* againstTime_ = nullptr;
+    QLabel* status_ = nullptr;
+    QMenu* recentMenu_ = nullptr;
+    QAction* runAction_ = nullptr;
+    QAction* stopAction_ = nullptr;
+    QAction* saveAction_ = nullptr;
+
+    QThread thread_;
+    SolveWorker* worker_ = nullptr;
+    bool running_ = false;
+    QElapsedTimer runClock_;
+    QString lastError_;
+};
+
+} // namespace jiio::workbench

@@ -1,0 +1,100 @@
+#include "solve_worker.h"
+
+#include "image_convert.h"
+
+#include "core/checkpoint.h"
+#include "core/error.h"
+#include "core/restore.h"
+#include "core/threads.h"
+
+namespace jiio::workbench {
+
+namespace {
+
+class SignalObserver final : public SolveObserver {
+public:
+    SignalObserver(SolveWorker& worker, const std::atomic<bool>& stop) : worker_(worker), stop_(stop) {}
+    void onIteration(const IterationStats& s) override
+    {
+        widgets::ConvergencePoint point;
+        point.iteration = s.iteration + offset_;
+        point.seconds = s.elapsedSeconds + secondsOffset_;
+        point.objective = s.objective;
+        point.residualZ = s.residualZ;
+        point.residualX = s.residualX;
+        point.residualMu = s.residualMu;
+        point.residualTotal = s.residualTotal;
+        last_ = point;
+        Q_EMIT worker_.iteration(point);
+    }
+    void onSegment(int index, int) override
+    {
+        if (index > 0) { // tiles continue the iteration axis
+            offset_ = last_.iteration;
+            secondsOffset_ = last_.seconds;
+        }
+    }
+    bool stopRequested() const override { return stop_; }
+
+private:
+    SolveWorker& worker_;
+    const std::atomic<bool>& stop_;
+    widgets::ConvergencePoint last_;
+    int offset_ = 0;
+    double secondsOffset_ = 0;
+};
+
+SolveSettings toSettings(const widgets::SolverSettingsValues& v)
+{
+    SolveSettings s;
+    s.method = inputMethodFromString(v.method.toStdString());
+    s.setBudget(v.iterations);
+    s.setTolerance(v.tolerance);
+    s.jiio.alphaZ = v.alphaZ;
+    s.jiio.alphaMu = v.alphaMu;
+    s.jiio.alphaX = v.alphaX;
+    s.jiio.alphaXLate = v.alphaXLate;
+    s.jiio.alphaSwitchFraction = v.switchFraction;
+    s.jiio.andersonMemory = v.andersonMemory;
+    s.jiio.andersonBeta = v.andersonBeta;
+    s.jiio.andersonLambda = v.andersonLambda;
+    return s;
+}
+
+} // namespace
+
+SolveWorker::SolveWorker(std::shared_ptr<LoadedModel> model, QObject* parent) : QObject(parent), model_(std::move(model))
+{
+}
+
+SolveWorker::~SolveWorker() = default;
+
+void SolveWorker::solve(const SolveJob& job)
+{
+    stop_ = false;
+    try {
+        // Grad mode and thread settings are per thread: set them here.
+        configureThreads(job.settings.threads);
+        torch::manual_seed(uint64_t(job.settings.seed));
+        RestoreRequest request;
+        request.task = taskFromString(job.task.toStdString());
+        request.sigma = job.sigma;
+        request.missingMask = job.missingMask;
+        request.solver = toSettings(job.settings);
+        request.onPreview = [this](const cv::Mat& image) { Q_EMIT preview(toQImage(image)); };
+        ImageData observed;
+        observed.color = job.observation;
+        SignalObserver observer(*this, stop_);
+        const auto outcome = restoreImage(model_->model, observed, request, observer);
+        const QString summary = tr("%1 iterations, %2 s, objective %3 (%4)")
+                                    .arg(outcome.iterations)
+                                    .arg(outcome.seconds, 0, 'f', 2)
+                                    .arg(outcome.objective, 0, 'g', 6)
+                                    .arg(QString::fromUtf8(stopReasonName(outcome.worstReason)));
+        Q_EMIT finished(toQImage(outcome.image.color), summary);
+    } catch (const std::exception& e) {
+        Q_EMIT failed(QString::fromStdString(oneLine(e.what())));
+    }
+}
+
+} // namespace jiio::workbench

@@ -1,0 +1,186 @@
+// The workbench driven as a person would, on the offscreen platform: load an
+// image, paint and undo a stroke, run and stop solves, survive a bad file.
+#include "app/workbench/main_window.h"
+#include "core/checkpoint.h"
+#include "test_support.h"
+#include "widgets/convergence_plot.h"
+#include "widgets/image_canvas.h"
+#include "widgets/mask_layer.h"
+#include "widgets/solver_settings_panel.h"
+
+#include <QMessageBox>
+#include <QUndoStack>
+#include <QtTest>
+
+#include <opencv2/imgcodecs.hpp>
+
+using namespace jiio;
+using jiio::workbench::MainWindow;
+
+namespace {
+
+QString writePicture(const QString& path, int rows, int cols)
+{
+    cv::Mat image(rows, cols, CV_8UC3);
+    for (int r = 0; r < rows; ++r)
+        for (int c = 0; c < cols; ++c)
+            image.at<cv::Vec3b>(r, c) = cv::Vec3b(uchar(r * 2), uchar(c * 3), uchar((r + c) % 256));
+    cv::imwrite(path.toStdString(), image);
+    return path;
+}
+
+void setIterations(MainWindow& window, int iterations)
+{
+    auto values = window.settingsPanel()->values();
+    values.iterations = iterations;
+    values.tolerance = 1e-10; // run the whole budget
+    window.settingsPanel()->setValues(values);
+}
+
+} // namespace
+
+class TestGui : public QObject {
+    Q_OBJECT
+    QTemporaryDir dir_;
+    QString model_, image_;
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QStandardPaths::setTestModeEnabled(true);
+        model_ = dir_.filePath("tiny.pt");
+        auto model = test::tinyModel(3);
+        saveModel(model_.toStdString(), model);
+        image_ = writePicture(dir_.filePath("picture.png"), 64, 64);
+    }
+
+    void loadsAnImage()
+    {
+        MainWindow window(model_);
+        window.show();
+        QVERIFY(window.openImage(image_));
+        QCOMPARE(window.observationCanvas()->image().size(), QSize(64, 64));
+        QVERIFY(window.runAction()->isEnabled());
+        QVERIFY(!window.stopAction()->isEnabled());
+    }
+
+    void paintsAStrokeAndUndoesIt()
+    {
+        MainWindow window(model_);
+        window.resize(1000, 700);
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        QVERIFY(window.openImage(image_));
+        auto* canvas = window.observationCanvas();
+        const QPoint from = canvas->toWidget(QPointF(10, 10)).toPoint();
+        const QPoint to = canvas->toWidget(QPointF(50, 40)).toPoint();
+        QTest::mousePress(canvas, Qt::LeftButton, {}, from);
+        for (int i = 1; i <= 10; ++i)
+            QTest::mouseMove(canvas, from + (to - from) * i / 10);
+        QTest::mouseRelease(canvas, Qt::LeftButton, {}, to);
+        QVERIFY(!window.maskLayer()->isEmpty());
+        QCOMPARE(window.maskLayer()->undoStack()->count(), 1); // one drag, one step
+        window.maskLayer()->undoStack()->undo();
+        QVERIFY(window.maskLayer()->isEmpty());
+        window.maskLayer()->undoStack()->redo();
+        QVERIFY(!window.maskLayer()->isEmpty());
+    }
+
+    void runsASolveLiveAndShowsTheResult()
+    {
+        MainWindow window(model_);
+        window.show();
+        QVERIFY(window.openImage(image_));
+        window.setTask("denoise");
+        window.setSigma(20);
+        setIterations(window, 6);
+        QSignalSpy finished(&window, &MainWindow::solveFinished);
+        QSignalSpy failed(&window, &MainWindow::solveFailed);
+        window.run();
+        QVERIFY2(window.isRunning(), qPrintable(window.lastError()));
+        QVERIFY(!window.runAction()->isEnabled());
+        QTRY_VERIFY_WITH_TIMEOUT(finished.size() + failed.size() > 0, 60000);
+        QVERIFY2(failed.isEmpty(), qPrintable(window.lastError()));
+        QCOMPARE(window.plot()->pointCount(), 6);
+        const QImage result = window.resultCanvas()->image();
+        QCOMPARE(result.size(), QSize(64, 64));
+        QVERIFY(result.convertToFormat(QImage::Format_RGB888)
+                != window.observationCanvas()->image().convertToFormat(QImage::Format_RGB888));
+        QVERIFY(!window.isRunning());
+    }
+
+    void inpaintingNeedsAMask()
+    {
+        MainWindow window(model_);
+        window.show();
+        QVERIFY(window.openImage(image_));
+        window.setTask("inpaint");
+        window.run();
+        QVERIFY(!window.isRunning());
+        QVERIFY(window.lastError().contains("Paint the missing pixels"));
+    }
+
+    void stopTakesEffectPromptlyAndTheGuiStaysResponsive()
+    {
+        const QString big = writePicture(dir_.filePath("big.png"), 192, 192);
+        MainWindow window(model_);
+        window.show();
+        QVERIFY(window.openImage(big));
+        window.setTask("denoise");
+        setIterations(window, 100000);
+        // Watch the event loop: a 10 ms timer must never starve for long.
+        QElapsedTimer sinceTick;
+        qint64 worstGap = 0;
+        QTimer ticker;
+        ticker.setInterval(10);
+        connect(&ticker, &QTimer::timeout, [&] {
+            worstGap = std::max(worstGap, sinceTick.restart());
+        });
+        QSignalSpy finished(&window, &MainWindow::solveFinished);
+        window.run();
+        sinceTick.start();
+        ticker.start();
+        QTRY_VERIFY_WITH_TIMEOUT(window.plot()->pointCount() >= 3, 60000);
+        QElapsedTimer stopClock;
+        stopClock.start();
+        window.stop();
+        QVERIFY(finished.wait(5000));
+        const qint64 stopMs = stopClock.elapsed();
+        ticker.stop();
+        qInfo("stop took %lld ms; longest event-loop gap %lld ms", stopMs, worstGap);
+        QVERIFY(stopMs < 500);
+        QVERIFY(worstGap < 100);
+        QVERIFY(finished.first().first().toString().contains("stopped"));
+    }
+
+    void aCorruptImageShowsAnErrorAndKeepsTheCurrentOne()
+    {
+        MainWindow window(model_);
+        window.show();
+        QVERIFY(window.openImage(image_));
+        QFile bad(dir_.filePath("bad.png"));
+        QVERIFY(bad.open(QIODevice::WriteOnly));
+        bad.write("\x89PNG\r\n\x1a\n this is not really a PNG");
+        bad.close();
+        QVERIFY(!window.openImage(bad.fileName()));
+        QVERIFY(window.lastError().contains("not an image or a corrupt file"));
+        auto* dialog = window.findChild<QMessageBox*>("errorDialog");
+        QVERIFY(dialog && dialog->isVisible());
+        QVERIFY(dialog->text().contains("corrupt"));
+        QCOMPARE(window.observationCanvas()->image().size(), QSize(64, 64)); // untouched
+    }
+
+    void anInvalidModelIsAClearError()
+    {
+        MainWindow window(model_);
+        QFile bad(dir_.filePath("bad.pt"));
+        QVERIFY(bad.open(QIODevice::WriteOnly));
+        bad.write(QByteArray(100, 'x'));
+        bad.close();
+        QVERIFY(!window.loadModel(bad.fileName()));
+        QVERIFY(window.lastError().contains("corrupt or not a JIIO checkpoint"));
+    }
+};
+
+QTEST_MAIN(TestGui)
+#include "test_gui.moc"

@@ -1,0 +1,59 @@
+#pragma once
+#include <QImage>
+#include <QPointer>
+#include <QWidget>
+
+namespace jiio::widgets {
+
+class MaskLayer;
+
+// Shows an image with zoom (wheel) and pan (right or middle drag), optionally
+// with a mask overlay that the left button paints. Canvases that compare
+// images share their view through setView()/viewChanged().
+class ImageCanvas : public QWidget {
+    Q_OBJECT
+public:
+    explicit ImageCanvas(const QString& title, QWidget* parent = nullptr);
+
+    void setImage(const QImage& image);
+    const QImage& image() const { return image_; }
+    void setMaskLayer(MaskLayer* layer); // nullptr: no overlay, no painting
+    void setPaintingEnabled(bool enabled) { painting_ = enabled; }
+
+    // Scale (screen pixels per image pixel; 0 = fit) and the image point at
+    // the centre of the widget.
+    double zoom() const { return zoom_; }
+    QPointF centre() const { return centre_; }
+    QPointF toImage(const QPointF& widgetPoint) const;
+    QPointF toWidget(const QPointF& imagePoint) const;
+
+public Q_SLOTS:
+    void setView(double zoom, const QPointF& centre);
+    void fitToWindow();
+
+Q_SIGNALS:
+    void viewChanged(double zoom, const QPointF& centre);
+
+protected:
+    void paintEvent(QPaintEvent* event) override;
+    void wheelEvent(QWheelEvent* event) override;
+    void mousePressEvent(QMouseEvent* event) override;
+    void mouseMoveEvent(QMouseEvent* event) override;
+    void mouseReleaseEvent(QMouseEvent* event) override;
+    QSize sizeHint() const override { return {320, 320}; }
+
+private:
+    double effectiveZoom() const;
+
+    QString title_;
+    QImage image_;
+    QPointer<MaskLayer> mask_;
+    bool painting_ = true;
+    double zoom_ = 0; // 0 = fit
+    QPointF centre_;
+    QPoint panStart_;
+    QPointF panCentre_;
+    bool panning_ = false;
+};
+
+} // namespace jiio::widgets
