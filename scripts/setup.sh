@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds in Release, then either restores a sample
-# image (`run`) or runs every test through CTest (`test`).
+# Installs what is missing, builds in Release, then either opens the workbench
+# on a sample image (`run`; the CLI restores it when there is no display) or
+# runs every test through CTest (`test`).
 #
 #   scripts/setup.sh run
 #   scripts/setup.sh test
@@ -45,15 +46,23 @@ build_project() {
   cmake --build "$build" -j "$(nproc)"
 }
 
-run_sample() {
-  local samples="$root/resources/samples"
-  local model_args=()
+model_arguments() {
   if [[ ! -f "$root/models/restore-rgb.pt" && -z "${JIIO_MODELS_DIR:-}" ]]; then
     # No trained model ships yet: show the pipeline with an untrained one.
-    echo "note: no trained model in models/ yet; using an untrained model (the output shows the pipeline, not restoration quality)"
+    echo "note: no trained model in models/ yet; using an untrained model (the output shows the pipeline, not restoration quality)" >&2
     "$build/bin/jiio" init --output "$build/untrained-rgb.pt" --seed 0 >/dev/null
-    model_args=(--model "$build/untrained-rgb.pt")
+    echo "--model" "$build/untrained-rgb.pt"
   fi
+}
+
+run_sample() {
+  local samples="$root/resources/samples"
+  local model_args
+  read -r -a model_args <<<"$(model_arguments)"
+  if [[ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]]; then
+    exec "$build/bin/jiio-workbench" "$samples/fruits-masked.png" --mask "$samples/fruits-mask.png" "${model_args[@]}"
+  fi
+  echo "no display: restoring the sample with the command-line tool instead of opening the workbench"
   "$build/bin/jiio" restore --task inpaint \
     --input "$samples/fruits-masked.png" --mask "$samples/fruits-mask.png" \
     --reference "$samples/fruits-clean.png" \

@@ -31,7 +31,7 @@ int main(int argc, char** argv)
     jiio::configureThreads(0);
     jiio::workbench::MainWindow window(parser.value("model"));
     window.resize(1280, 860);
-    window.show();
+    window.showMaximized();
     if (!parser.positionalArguments().isEmpty() && window.openImage(parser.positionalArguments().front())) {
         if (parser.isSet("task"))
             window.setTask(parser.value("task"));
