@@ -24,7 +24,8 @@ void printHelp(const QCommandLineParser& parser, const QString& command)
     std::fputs(qPrintable(text), stdout);
 }
 
-bool parseOrHelp(QCommandLineParser& parser, const QStringList& arguments, const QString& description)
+bool parseOrHelp(QCommandLineParser& parser, const QStringList& arguments, const QString& description,
+                 int positionalCount)
 {
     parser.setApplicationDescription(description);
     parser.setSingleDashWordOptionMode(QCommandLineParser::ParseAsLongOptions);
@@ -35,8 +36,11 @@ bool parseOrHelp(QCommandLineParser& parser, const QStringList& arguments, const
         printHelp(parser, arguments.front());
         return false;
     }
-    if (!parser.positionalArguments().isEmpty())
-        throw UsageError("unexpected argument '" + toStd(parser.positionalArguments().front()) + "'");
+    const auto positional = parser.positionalArguments();
+    if (positional.size() > positionalCount)
+        throw UsageError("unexpected argument '" + toStd(positional.at(positionalCount)) + "'");
+    if (positional.size() < positionalCount)
+        throw UsageError("expected " + std::to_string(positionalCount) + " file argument(s)");
     return true;
 }
 

@@ -14,8 +14,10 @@ public:
 };
 
 // Parses `arguments` (command name first) and handles --help. Returns false
-// when help was printed and the command should exit with 0.
-bool parseOrHelp(QCommandLineParser& parser, const QStringList& arguments, const QString& description);
+// when help was printed and the command should exit with 0. Exactly
+// `positionalCount` positional arguments are accepted.
+bool parseOrHelp(QCommandLineParser& parser, const QStringList& arguments, const QString& description,
+                 int positionalCount = 0);
 
 void printHelp(const QCommandLineParser& parser, const QString& command);
 

@@ -12,17 +12,8 @@ int runInfo(const QStringList& arguments)
 {
     QCommandLineParser parser;
     parser.addPositionalArgument("file", "The checkpoint to describe.");
-    parser.setApplicationDescription("Show a checkpoint's configuration and size.");
-    parser.setSingleDashWordOptionMode(QCommandLineParser::ParseAsLongOptions);
-    const auto help = parser.addHelpOption();
-    if (!parser.parse(arguments))
-        throw UsageError(toStd(parser.errorText()));
-    if (parser.isSet(help)) {
-        printHelp(parser, arguments.front());
+    if (!parseOrHelp(parser, arguments, "Show a checkpoint's configuration and size.", 1))
         return 0;
-    }
-    if (parser.positionalArguments().size() != 1)
-        throw UsageError("expected exactly one checkpoint file");
     const std::string path = toStd(parser.positionalArguments().front());
     LoadedModel loaded = loadModel(path);
     std::printf("file = %s\nparameters = %lld\n%s", path.c_str(), (long long)loaded.model->parameterCount(),
