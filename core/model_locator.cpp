@@ -24,15 +24,20 @@ std::string defaultRestorationModelName(int channels)
 
 std::string locateDefaultRestorationModel(int channels)
 {
-    const std::string name = defaultRestorationModelName(channels);
+    // A gray model first; an RGB model serves gray images too.
+    std::vector<std::string> names = {defaultRestorationModelName(channels)};
+    if (channels == 1)
+        names.push_back(defaultRestorationModelName(3));
     std::string searched;
-    for (const auto& folder : modelSearchDirectories()) {
-        const auto candidate = std::filesystem::path(folder) / name;
-        if (std::filesystem::is_regular_file(candidate))
-            return candidate.string();
+    for (const auto& folder : modelSearchDirectories())
         searched += (searched.empty() ? "" : ", ") + folder;
-    }
-    throw Error("no default model '" + name + "' found (searched " + searched + "); pass --model FILE");
+    for (const auto& name : names)
+        for (const auto& folder : modelSearchDirectories()) {
+            const auto candidate = std::filesystem::path(folder) / name;
+            if (std::filesystem::is_regular_file(candidate))
+                return candidate.string();
+        }
+    throw Error("no default model '" + names.front() + "' found (searched " + searched + "); pass --model FILE");
 }
 
 } // namespace jiio

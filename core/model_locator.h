@@ -12,8 +12,9 @@ std::vector<std::string> modelSearchDirectories();
 // File name of the shipped restoration model for 1 (gray) or 3 (RGB) channels.
 std::string defaultRestorationModelName(int channels);
 
-// The path of the default restoration model for this channel count; throws
-// jiio::Error naming the folders searched when none exists.
+// The path of the default restoration model for this channel count (for
+// gray images the RGB model when no gray one exists); throws jiio::Error
+// naming the folders searched when none exists.
 std::string locateDefaultRestorationModel(int channels);
 
 } // namespace jiio

@@ -4,6 +4,8 @@
 #include "tensor_image.h"
 #include "tiling.h"
 
+#include <opencv2/imgproc.hpp>
+
 namespace F = torch::nn::functional;
 
 namespace jiio {
@@ -79,7 +81,9 @@ void validateRestore(const ModelConfig& config, const ImageData& observed, const
 {
     if (config.kind != ModelKind::Restoration)
         throw Error("the model is a " + toString(config.kind) + " model; restoring images needs a restoration model");
-    if (config.imageChannels != observed.colorChannels())
+    // An RGB model also serves gray images (as three equal channels).
+    const bool grayThroughRgb = config.imageChannels == 3 && observed.colorChannels() == 1;
+    if (config.imageChannels != observed.colorChannels() && !grayThroughRgb)
         throw Error("the model expects " + std::to_string(config.imageChannels) + "-channel images but the image has "
                     + std::to_string(observed.colorChannels()) + " colour channel(s)");
     if (observed.color.empty())
@@ -106,11 +110,28 @@ void validateRestore(const ModelConfig& config, const ImageData& observed, const
         throw Error("the tile batch must be at least 1");
 }
 
-RestoreOutcome restoreImage(DeqModel& model, const ImageData& observed, const RestoreRequest& request,
+RestoreOutcome restoreImage(DeqModel& model, const ImageData& input, const RestoreRequest& request,
                             SolveObserver& observer)
 {
     const ModelConfig& config = model->config();
-    validateRestore(config, observed, request);
+    validateRestore(config, input, request);
+    if (config.imageChannels == 3 && input.colorChannels() == 1) {
+        ImageData asRgb = input;
+        cv::cvtColor(input.color, asRgb.color, cv::COLOR_GRAY2RGB);
+        RestoreRequest grayRequest = request;
+        if (request.onPreview)
+            grayRequest.onPreview = [&](const cv::Mat& rgb) {
+                cv::Mat gray;
+                cv::cvtColor(rgb, gray, cv::COLOR_RGB2GRAY);
+                request.onPreview(gray);
+            };
+        RestoreOutcome outcome = restoreImage(model, asRgb, grayRequest, observer);
+        cv::Mat gray;
+        cv::cvtColor(outcome.image.color, gray, cv::COLOR_RGB2GRAY);
+        outcome.image.color = gray;
+        return outcome;
+    }
+    const ImageData& observed = input;
     torch::NoGradGuard noGrad;
     const auto device = model->parameters().front().device();
 

@@ -36,7 +36,8 @@ void validateRestore(const ModelConfig& config, const ImageData& observed, const
 
 // Restores an image of any size: whole when it is small, otherwise in
 // overlapping tiles blended without seams, with memory bounded by the tile
-// batch. Known pixels of an inpainting input are kept exactly.
+// batch. Known pixels of an inpainting input are kept exactly. An RGB model
+// restores gray images as three equal channels.
 RestoreOutcome restoreImage(DeqModel& model, const ImageData& observed, const RestoreRequest& request,
                             SolveObserver& observer);
 

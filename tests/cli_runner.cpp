@@ -4,9 +4,10 @@
 
 namespace jiio::test {
 
-CliResult runCli(const QStringList& arguments, int timeoutMs)
+CliResult runCli(const QStringList& arguments, int timeoutMs, const QProcessEnvironment& environment)
 {
     QProcess process;
+    process.setProcessEnvironment(environment);
     process.setProgram(cliPath());
     process.setArguments(arguments);
     process.start();

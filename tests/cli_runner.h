@@ -14,6 +14,7 @@ struct CliResult {
     QString err;
 };
 
-CliResult runCli(const QStringList& arguments, int timeoutMs = 300000);
+CliResult runCli(const QStringList& arguments, int timeoutMs = 300000,
+                 const QProcessEnvironment& environment = QProcessEnvironment::systemEnvironment());
 
 } // namespace jiio::test

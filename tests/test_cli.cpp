@@ -176,6 +176,29 @@ private Q_SLOTS:
         QVERIFY(QFileInfo::exists(trace + ".settings"));
     }
 
+    void defaultModelComesFromTheModelsFolderAndServesGrayImages()
+    {
+        QTemporaryDir models;
+        QVERIFY(QFile::copy(rgbModel_, models.filePath("restore-rgb.pt")));
+        auto environment = QProcessEnvironment::systemEnvironment();
+        environment.insert("JIIO_MODELS_DIR", models.path());
+        const QString gray = write("gray-default.png", makePicture(32, 40, 1, CV_8U));
+        const QString output = path("gray-default-out.png");
+        const auto result = runCli({"restore", "--task", "denoise", "--sigma", "10", "--input", gray, "--output", output},
+                                   300000, environment);
+        expectSuccess(result);
+        const cv::Mat restored = cv::imread(output.toStdString(), cv::IMREAD_UNCHANGED);
+        QCOMPARE(restored.channels(), 1);
+        QCOMPARE(restored.cols, 40);
+        // Without any model: a clear error naming where it looked.
+        QTemporaryDir empty;
+        environment.insert("JIIO_MODELS_DIR", empty.path());
+        if (!QFileInfo::exists(QString(JIIO_SOURCE_MODELS_DIR) + "/restore-rgb.pt"))
+            expectCleanFailure(runCli({"restore", "--task", "denoise", "--sigma", "10", "--input", gray, "--output",
+                                       output}, 300000, environment),
+                               "no default model");
+    }
+
     void largeImageIsTiledWithinBoundedMemory()
     {
         const QString input = write("large.png", makePicture(1500, 2000, 3, CV_8U));

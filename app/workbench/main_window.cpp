@@ -259,11 +259,10 @@ bool MainWindow::openImage(const QString& path)
     try {
         ImageData loaded = readImage(path.toStdString());
         ensureModelFor(loaded.colorChannels());
-        if (model_ && model_->config.imageChannels != loaded.colorChannels()) {
-            // Only a model for the other channel count is at hand: convert.
+        if (model_ && model_->config.imageChannels == 1 && loaded.colorChannels() == 3) {
+            // Only a gray model is at hand (an RGB model restores gray images itself).
             cv::Mat converted;
-            cv::cvtColor(loaded.color, converted,
-                         model_->config.imageChannels == 1 ? cv::COLOR_RGB2GRAY : cv::COLOR_GRAY2RGB);
+            cv::cvtColor(loaded.color, converted, cv::COLOR_RGB2GRAY);
             loaded.color = converted;
         }
         *observed_ = loaded;
