@@ -1,5 +1,6 @@
 // The workbench driven as a person would, on the offscreen platform: load an
 // image, paint and undo a stroke, run and stop solves, survive a bad file.
+#include "app/workbench/compare_view.h"
 #include "app/workbench/main_window.h"
 #include "core/checkpoint.h"
 #include "test_support.h"
@@ -9,6 +10,7 @@
 #include "widgets/solver_settings_panel.h"
 
 #include <QMessageBox>
+#include <QTableWidget>
 #include <QUndoStack>
 #include <QtTest>
 
@@ -151,6 +153,34 @@ private Q_SLOTS:
         QVERIFY(stopMs < 500);
         QVERIFY(worstGap < 100);
         QVERIFY(finished.first().first().toString().contains("stopped"));
+    }
+
+    void comparesTwoMethodsAndTheBaseline()
+    {
+        MainWindow window(model_);
+        window.show();
+        QVERIFY(window.openImage(image_));
+        window.setSigma(20);
+        window.addSyntheticNoise(); // ground truth known: PSNR in the table
+        setIterations(window, 4);
+        QSignalSpy finished(&window, &MainWindow::compareFinished);
+        window.startCompare({"jiio-anderson", "naive-gd"});
+        QVERIFY(finished.wait(60000));
+        auto* table = window.compareView()->table();
+        QCOMPARE(table->rowCount(), 3); // two methods and non-local means
+        QCOMPARE(table->item(0, 1)->text(), QString("jiio-anderson"));
+        QCOMPARE(table->item(1, 1)->text(), QString("naive-gd"));
+        QCOMPARE(table->item(2, 1)->text(), QString("non-local means"));
+        QVERIFY(table->item(0, 3)->text().toDouble() > 0); // PSNR
+        QCOMPARE(table->item(0, 5)->text(), QString("4"));  // iterations
+        QCOMPARE(window.compareView()->plot()->runCount(), 2);
+        const QString csv = dir_.filePath("compare.csv");
+        QVERIFY(window.compareView()->exportCsv(csv));
+        QFile file(csv);
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        QCOMPARE(file.readAll().count('\n'), 4);
+        QVERIFY(window.compareView()->plot()->exportTo(dir_.filePath("compare.png")));
+        QVERIFY(!QImage(dir_.filePath("compare.png")).isNull());
     }
 
     void aCorruptImageShowsAnErrorAndKeepsTheCurrentOne()

@@ -1,5 +1,6 @@
 #include "main_window.h"
 
+#include "compare_view.h"
 #include "image_convert.h"
 
 #include "core/checkpoint.h"
@@ -32,6 +33,7 @@
 #include <QSettings>
 #include <QSpinBox>
 #include <QSplitter>
+#include <QTabWidget>
 #include <QStatusBar>
 #include <QToolBar>
 #include <QUndoStack>
@@ -51,6 +53,7 @@ MainWindow::MainWindow(const QString& modelPath, QWidget* parent)
 {
     qRegisterMetaType<SolveJob>();
     qRegisterMetaType<widgets::ConvergencePoint>();
+    qRegisterMetaType<CompareRow>();
     setWindowTitle(tr("JIIO Workbench"));
     setAcceptDrops(true);
     buildUi();
@@ -98,7 +101,13 @@ void MainWindow::buildUi()
     centre->addWidget(plots);
     centre->setStretchFactor(0, 3);
     centre->setStretchFactor(1, 2);
-    setCentralWidget(centre);
+    compare_ = new CompareView;
+    connect(compare_, &CompareView::compareRequested, this, &MainWindow::startCompare);
+    connect(compare_, &CompareView::stopRequested, this, &MainWindow::stop);
+    tabs_ = new QTabWidget;
+    tabs_->addTab(centre, tr("Restore"));
+    tabs_->addTab(compare_, tr("Compare"));
+    setCentralWidget(tabs_);
 
     // Task controls and solver settings in a dock.
     task_ = new QComboBox;
@@ -237,9 +246,22 @@ void MainWindow::restartWorker()
     worker_ = new SolveWorker(model_);
     worker_->moveToThread(&thread_);
     connect(this, &MainWindow::solveRequested, worker_, &SolveWorker::solve, Qt::QueuedConnection);
+    connect(this, &MainWindow::compareJobRequested, worker_, &SolveWorker::compare, Qt::QueuedConnection);
     connect(worker_, &SolveWorker::iteration, this, [this](const widgets::ConvergencePoint& p) {
-        plot_->addPoint(p);
+        if (comparing_)
+            compare_->addPoint(p);
+        else
+            plot_->addPoint(p);
         updateStatus(p);
+    });
+    connect(worker_, &SolveWorker::compareRunStarted, compare_, &CompareView::startRun);
+    connect(worker_, &SolveWorker::compareRowReady, compare_, &CompareView::addRow);
+    connect(worker_, &SolveWorker::compareFinished, this, [this] {
+        running_ = comparing_ = false;
+        compare_->setRunning(false);
+        status_->setText(tr("Comparison finished."));
+        updateActions();
+        Q_EMIT compareFinished();
     });
     connect(worker_, &SolveWorker::preview, this, [this](const QImage& image) {
         if (running_)
@@ -310,17 +332,17 @@ void MainWindow::addSyntheticNoise()
     status_->setText(tr("Added Gaussian noise, σ = %1; the clean image is the ground truth.").arg(sigma_->value()));
 }
 
-void MainWindow::run()
+std::optional<SolveJob> MainWindow::makeJob()
 {
     if (running_)
-        return;
+        return std::nullopt;
     if (observed_->color.empty()) {
         showError(tr("Open an image first."));
-        return;
+        return std::nullopt;
     }
     if (!model_) {
         showError(tr("No model is loaded (File → Open model…)."));
-        return;
+        return std::nullopt;
     }
     SolveJob job;
     job.task = task_->currentData().toString();
@@ -329,18 +351,40 @@ void MainWindow::run()
     if (job.task == "inpaint") {
         if (mask_->isEmpty()) {
             showError(tr("Paint the missing pixels first (left button on the observation)."));
-            return;
+            return std::nullopt;
         }
         job.missingMask = maskToMat(mask_->mask());
     }
     job.settings = settings_->values();
     QSettings settings;
     settings_->save(settings);
-    plot_->startRun(job.settings.method);
+    return job;
+}
+
+void MainWindow::startCompare(const QStringList& methods)
+{
+    const auto job = makeJob();
+    if (!job)
+        return;
+    compare_->clear();
+    compare_->setGroundTruth(groundTruth_);
+    compare_->setRunning(true);
+    running_ = comparing_ = true;
+    runClock_.start();
+    updateActions();
+    Q_EMIT compareJobRequested(*job, methods);
+}
+
+void MainWindow::run()
+{
+    const auto job = makeJob();
+    if (!job)
+        return;
+    plot_->startRun(job->settings.method);
     running_ = true;
     runClock_.start();
     updateActions();
-    Q_EMIT solveRequested(job);
+    Q_EMIT solveRequested(*job);
 }
 
 void MainWindow::stop()
@@ -367,6 +411,8 @@ void MainWindow::onFinished(const QImage& result, const QString& summary)
 void MainWindow::onFailed(const QString& message)
 {
     running_ = false;
+    comparing_ = false;
+    compare_->setRunning(false);
     updateActions();
     showError(message);
     Q_EMIT solveFailed(message);

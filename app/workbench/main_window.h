@@ -1,6 +1,8 @@
 #pragma once
 #include "solve_worker.h"
 
+#include <optional>
+
 #include <QElapsedTimer>
 #include <QMainWindow>
 #include <QThread>
@@ -13,6 +15,7 @@ class QComboBox;
 class QDoubleSpinBox;
 class QLabel;
 class QSpinBox;
+class QTabWidget;
 
 namespace jiio {
 struct LoadedModel;
@@ -27,6 +30,8 @@ class SolverSettingsPanel;
 }
 
 namespace jiio::workbench {
+
+class CompareView;
 
 // The restore view: an image, its mask or noise level, the solver settings,
 // and the joint iteration running live in a worker thread.
@@ -49,6 +54,8 @@ public:
     widgets::SolverSettingsPanel* settingsPanel() const { return settings_; }
     QAction* runAction() const { return runAction_; }
     QAction* stopAction() const { return stopAction_; }
+    CompareView* compareView() const { return compare_; }
+    QTabWidget* tabs() const { return tabs_; }
     void setTask(const QString& task); // "inpaint" or "denoise"
     void setSigma(double sigma);
     void addSyntheticNoise(); // keeps the clean image as ground truth
@@ -57,10 +64,13 @@ Q_SIGNALS:
     void solveRequested(const jiio::workbench::SolveJob& job);
     void solveFinished(const QString& summary);
     void solveFailed(const QString& message);
+    void compareJobRequested(const jiio::workbench::SolveJob& job, const QStringList& methods);
+    void compareFinished();
 
 public Q_SLOTS:
     void run();
     void stop();
+    void startCompare(const QStringList& methods);
 
 protected:
     void closeEvent(QCloseEvent* event) override;
@@ -69,6 +79,7 @@ protected:
 
 private:
     void buildUi();
+    std::optional<SolveJob> makeJob();
     void buildActions();
     void restartWorker();
     void showError(const QString& message);
@@ -95,6 +106,8 @@ private:
     widgets::ConvergencePlot* plot_ = nullptr;
     widgets::MaskLayer* mask_ = nullptr;
     widgets::SolverSettingsPanel* settings_ = nullptr;
+    CompareView* compare_ = nullptr;
+    QTabWidget* tabs_ = nullptr;
     QComboBox* task_ = nullptr;
     QDoubleSpinBox* sigma_ = nullptr;
     QSpinBox* brush_ = nullptr;
@@ -109,6 +122,7 @@ private:
     QThread thread_;
     SolveWorker* worker_ = nullptr;
     bool running_ = false;
+    bool comparing_ = false;
     QElapsedTimer runClock_;
     QString lastError_;
 };

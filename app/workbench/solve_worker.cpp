@@ -7,6 +7,10 @@
 #include "core/restore.h"
 #include "core/threads.h"
 
+#include <QElapsedTimer>
+
+#include <opencv2/photo.hpp>
+
 namespace jiio::workbench {
 
 namespace {
@@ -25,8 +29,10 @@ public:
         point.residualMu = s.residualMu;
         point.residualTotal = s.residualTotal;
         last_ = point;
+        functionEvaluations_ = s.functionEvaluations;
         Q_EMIT worker_.iteration(point);
     }
+    qint64 functionEvaluations() const { return functionEvaluations_; }
     void onSegment(int index, int) override
     {
         if (index > 0) { // tiles continue the iteration axis
@@ -42,6 +48,7 @@ private:
     widgets::ConvergencePoint last_;
     int offset_ = 0;
     double secondsOffset_ = 0;
+    qint64 functionEvaluations_ = 0;
 };
 
 SolveSettings toSettings(const widgets::SolverSettingsValues& v)
@@ -69,6 +76,79 @@ SolveWorker::SolveWorker(std::shared_ptr<LoadedModel> model, QObject* parent) : 
 
 SolveWorker::~SolveWorker() = default;
 
+namespace {
+
+RestoreRequest toRequest(const SolveJob& job)
+{
+    RestoreRequest request;
+    request.task = taskFromString(job.task.toStdString());
+    request.sigma = job.sigma;
+    request.missingMask = job.missingMask;
+    request.solver = toSettings(job.settings);
+    return request;
+}
+
+cv::Mat classical(const QString& method, const SolveJob& job)
+{
+    cv::Mat bytes, out;
+    job.observation.convertTo(bytes, CV_8U, 255.0);
+    if (method == "telea" || method == "navier-stokes")
+        cv::inpaint(bytes, job.missingMask, out, 3, method == "telea" ? cv::INPAINT_TELEA : cv::INPAINT_NS);
+    else if (bytes.channels() == 3)
+        cv::fastNlMeansDenoisingColored(bytes, out, float(job.sigma), float(job.sigma));
+    else
+        cv::fastNlMeansDenoising(bytes, out, float(job.sigma));
+    cv::Mat result;
+    out.convertTo(result, CV_32F, 1.0 / 255.0);
+    return result;
+}
+
+} // namespace
+
+void SolveWorker::compare(const SolveJob& job, const QStringList& methods)
+{
+    stop_ = false;
+    try {
+        configureThreads(job.settings.threads);
+        for (const QString& method : methods) {
+            if (stop_)
+                break;
+            Q_EMIT compareRunStarted(method);
+            SolveJob one = job;
+            one.settings.method = method;
+            torch::manual_seed(uint64_t(job.settings.seed));
+            SignalObserver observer(*this, stop_);
+            ImageData observed;
+            observed.color = job.observation;
+            const auto outcome = restoreImage(model_->model, observed, toRequest(one), observer);
+            CompareRow row;
+            row.method = method;
+            row.result = toQImage(outcome.image.color);
+            row.objective = outcome.objective;
+            row.iterations = outcome.iterations;
+            row.functionEvaluations = observer.functionEvaluations();
+            row.seconds = outcome.seconds;
+            Q_EMIT compareRowReady(row);
+        }
+        const QStringList baselines = job.task == "inpaint" ? QStringList{"telea", "navier-stokes"}
+                                                            : QStringList{"non-local means"};
+        for (const QString& method : baselines) {
+            if (stop_)
+                break;
+            CompareRow row;
+            row.method = method;
+            QElapsedTimer clock;
+            clock.start();
+            row.result = toQImage(classical(method, job));
+            row.seconds = clock.elapsed() / 1000.0;
+            Q_EMIT compareRowReady(row);
+        }
+        Q_EMIT compareFinished();
+    } catch (const std::exception& e) {
+        Q_EMIT failed(QString::fromStdString(oneLine(e.what())));
+    }
+}
+
 void SolveWorker::solve(const SolveJob& job)
 {
     stop_ = false;
@@ -76,11 +156,7 @@ void SolveWorker::solve(const SolveJob& job)
         // Grad mode and thread settings are per thread: set them here.
         configureThreads(job.settings.threads);
         torch::manual_seed(uint64_t(job.settings.seed));
-        RestoreRequest request;
-        request.task = taskFromString(job.task.toStdString());
-        request.sigma = job.sigma;
-        request.missingMask = job.missingMask;
-        request.solver = toSettings(job.settings);
+        RestoreRequest request = toRequest(job);
         request.onPreview = [this](const cv::Mat& image) { Q_EMIT preview(toQImage(image)); };
         ImageData observed;
         observed.color = job.observation;

@@ -8,6 +8,7 @@
 #include <opencv2/core.hpp>
 
 #include <atomic>
+#include <cmath>
 #include <memory>
 
 namespace jiio {
@@ -25,6 +26,16 @@ struct SolveJob {
     widgets::SolverSettingsValues settings;
 };
 
+// Final figures of one method in a comparison.
+struct CompareRow {
+    QString method;
+    QImage result;
+    double objective = std::nan("");  // NaN for the classical baselines
+    int iterations = 0;
+    qint64 functionEvaluations = 0;
+    double seconds = 0;
+};
+
 // Runs restorations in its own thread: iteration statistics and previews go
 // out as queued signals; requestStop() may be called from any thread and takes
 // effect at the solver's next iteration.
@@ -38,12 +49,19 @@ public:
 
 public Q_SLOTS:
     void solve(const jiio::workbench::SolveJob& job);
+    // Runs each method in turn on the same problem, then OpenCV's classical
+    // baselines for the task (Telea and Navier-Stokes inpainting, non-local
+    // means denoising).
+    void compare(const jiio::workbench::SolveJob& job, const QStringList& methods);
 
 Q_SIGNALS:
     void iteration(const jiio::widgets::ConvergencePoint& point);
     void preview(const QImage& image);
     void finished(const QImage& result, const QString& summary);
     void failed(const QString& message);
+    void compareRunStarted(const QString& method);
+    void compareRowReady(const jiio::workbench::CompareRow& row);
+    void compareFinished();
 
 private:
     std::shared_ptr<LoadedModel> model_;
@@ -54,3 +72,4 @@ private:
 
 Q_DECLARE_METATYPE(jiio::workbench::SolveJob)
 Q_DECLARE_METATYPE(jiio::widgets::ConvergencePoint)
+Q_DECLARE_METATYPE(jiio::workbench::CompareRow)
