@@ -41,6 +41,8 @@ public:
     explicit DeqModelImpl(const ModelConfig& config);
 
     const ModelConfig& config() const { return config_; }
+    // Provenance (how the model was made) may change; the architecture not.
+    void setProvenance(const std::string& key, const std::string& value) { config_.provenance[key] = value; }
     StateLayout layout(int64_t height, int64_t width) const;
 
     // Per-scale input injection for a flat latent batch [B, latentSize].

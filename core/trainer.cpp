@@ -152,6 +152,8 @@ double Trainer::validate()
 
 void Trainer::saveCheckpoint()
 {
+    model_->setProvenance("training_data", data_->describe());
+    model_->setProvenance("training_steps", std::to_string(step_));
     std::ostringstream randomState;
     randomState << random_;
     saveModel(checkpointPath_, model_, [&](torch::serialize::OutputArchive& archive) {

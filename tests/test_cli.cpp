@@ -292,6 +292,12 @@ private Q_SLOTS:
         result = runCli(QStringList{"train", "--output", output, "--resume"} + common);
         expectSuccess(result);
         QVERIFY(result.err.contains("resuming at step 2 of 2"));
+        const QString shipped = path("shipped.pt");
+        expectSuccess(runCli({"export", "--input", output, "--output", shipped, "--set", "command=jiio train ..."}));
+        QVERIFY(QFileInfo(shipped).size() < QFileInfo(output).size()); // no optimiser state
+        const auto info = runCli({"info", shipped});
+        QVERIFY(info.out.contains("provenance.command = jiio train ..."));
+        QVERIFY(info.out.contains("provenance.training_steps = 2"));
         expectCleanFailure(runCli({"train", "--output", path("t.pt"), "--data", path("no-such-folder")}),
                            "does not exist");
     }

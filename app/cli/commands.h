@@ -14,5 +14,6 @@ int runInit(const QStringList& arguments);
 int runCorrupt(const QStringList& arguments);
 int runTrain(const QStringList& arguments);
 int runEval(const QStringList& arguments);
+int runExport(const QStringList& arguments);
 
 } // namespace jiio::cli

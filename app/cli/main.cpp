@@ -25,6 +25,7 @@ const std::map<QString, Command>& commands()
         {"corrupt", {runCorrupt, "make a test problem: add noise or cut holes, writing the mask"}},
         {"train", {runTrain, "train a restoration model through JIIO (checkpoints, --resume)"}},
         {"eval", {runEval, "compare a model with classical restoration on held-out images"}},
+        {"export", {runExport, "write a training checkpoint as a small model file with provenance notes"}},
         {"info", {runInfo, "show a checkpoint's configuration"}},
         {"init", {runInit, "write a new, untrained model checkpoint"}},
     };
