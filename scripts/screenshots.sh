@@ -19,4 +19,4 @@ shoot() { # name delay arguments...
   echo "wrote docs/$name"
 }
 
-shoot screenshot-restore.png 6 "$samples/fruits-masked.png" --mask "$samples/fruits-mask.png" --model "$model" --run
+shoot screenshot-restore.png 2.5 "$samples/fruits-masked.png" --mask "$samples/fruits-mask.png" --model "$model" --run
