@@ -23,6 +23,11 @@ QCustomPlot* makePlot(const QString& yLabel, bool logarithmic)
         plot->yAxis->setScaleType(QCPAxis::stLogarithmic);
         plot->yAxis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
     }
+    // Whole iterations on the x axis (setAgainstTime switches to a plain ticker).
+    QSharedPointer<QCPAxisTickerFixed> iterations(new QCPAxisTickerFixed);
+    iterations->setTickStep(1.0);
+    iterations->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
+    plot->xAxis->setTicker(iterations);
     plot->legend->setVisible(true);
     plot->legend->setFont(QFont(plot->font().family(), 8));
     plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
@@ -124,8 +129,17 @@ void ConvergencePlot::setAgainstTime(bool againstTime)
     for (Run& run : runs_)
         rebuildData(run);
     const QString label = againstTime_ ? tr("time [s]") : tr("iteration");
-    residuals_->xAxis->setLabel(label);
-    objective_->xAxis->setLabel(label);
+    for (auto* plot : {residuals_, objective_}) {
+        plot->xAxis->setLabel(label);
+        if (againstTime_) {
+            plot->xAxis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
+        } else {
+            QSharedPointer<QCPAxisTickerFixed> iterations(new QCPAxisTickerFixed);
+            iterations->setTickStep(1.0);
+            iterations->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
+            plot->xAxis->setTicker(iterations);
+        }
+    }
     scheduleReplot();
 }
 
