@@ -69,33 +69,35 @@ Trainer::Trainer(DeqModel model, TrainingOptions options, std::unique_ptr<Traini
     torch::manual_seed(options_.seed);
 }
 
-void Trainer::corrupt(const torch::Tensor& clean, Task& task, torch::Tensor& observed, torch::Tensor& known,
-                      double& sigma)
+Trainer::CorruptedBatch Trainer::corrupt(const torch::Tensor& clean, std::mt19937_64& random,
+                                         double inpaintFraction) const
 {
+    CorruptedBatch batch;
     std::uniform_real_distribution<double> unit(0.0, 1.0);
-    if (unit(random_) < options_.inpaintFraction) {
-        task = Task::Inpaint;
-        known = randomKnownMask(clean.size(0), clean.size(2), random_);
-        observed = clean * known;
-        sigma = 0;
+    if (unit(random) < inpaintFraction) {
+        batch.task = Task::Inpaint;
+        batch.known = randomKnownMask(clean.size(0), clean.size(2), random);
+        batch.observed = clean * batch.known;
     } else {
-        task = Task::Denoise;
-        sigma = options_.sigmaMin + unit(random_) * (options_.sigmaMax - options_.sigmaMin);
-        observed = clean + (2.0 * sigma / 255.0) * torch::randn_like(clean);
-        known = torch::Tensor();
+        batch.task = Task::Denoise;
+        batch.sigma = options_.sigmaMin + unit(random) * (options_.sigmaMax - options_.sigmaMin);
+        batch.observed = clean + (2.0 * batch.sigma / 255.0) * torch::randn_like(clean);
     }
+    return batch;
+}
+
+Objective Trainer::objectiveFor(const CorruptedBatch& batch) const
+{
+    return Objective(batch.task, batch.observed, batch.known, model_->config().priorWeight, batch.sigma);
 }
 
 double Trainer::trainStep()
 {
     model_->train();
     const auto clean = data_->sample(options_.batchSize, random_);
-    Task task;
-    torch::Tensor observed, known;
-    double sigma = 0;
-    corrupt(clean, task, observed, known, sigma);
+    const auto batch = corrupt(clean, random_, options_.inpaintFraction);
     const auto layout = model_->layout(clean.size(2), clean.size(3));
-    const Objective objective(task, observed, known, model_->config().priorWeight, sigma);
+    const Objective objective = objectiveFor(batch);
 
     NullObserver quiet;
     auto inner = runJiio(model_, layout, objective, options_.jiio, quiet);
@@ -126,27 +128,19 @@ double Trainer::validate()
     model_->eval();
     const auto clean = data_->validation();
     std::mt19937_64 fixed(777); // the same corruption at every validation
-    std::swap(fixed, random_);
-    Task task;
-    torch::Tensor observed, known;
-    double sigma = 0;
+    const auto layout = model_->layout(clean.size(2), clean.size(3));
     double total = 0;
     int count = 0;
     for (double fraction : {1.0, 0.0}) { // one inpainting and one denoising pass
-        const double saved = options_.inpaintFraction;
-        options_.inpaintFraction = fraction;
-        corrupt(clean, task, observed, known, sigma);
-        options_.inpaintFraction = saved;
-        const auto layout = model_->layout(clean.size(2), clean.size(3));
-        const Objective objective(task, observed, known, model_->config().priorWeight, sigma);
+        const auto batch = corrupt(clean, fixed, fraction);
         NullObserver quiet;
-        auto result = runJiio(model_, layout, objective, options_.jiio, quiet);
-        auto prediction = known.defined() ? torch::where(known.to(torch::kBool), observed, result.prediction)
-                                          : result.prediction;
+        auto result = runJiio(model_, layout, objectiveFor(batch), options_.jiio, quiet);
+        auto prediction = batch.known.defined()
+            ? torch::where(batch.known.to(torch::kBool), batch.observed, result.prediction)
+            : result.prediction;
         total += psnrOf(prediction, clean);
         ++count;
     }
-    std::swap(fixed, random_);
     return total / count;
 }
 

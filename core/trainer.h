@@ -68,8 +68,17 @@ public:
     void saveCheckpoint();
 
 private:
+    // A batch corrupted for inpainting (with probability inpaintFraction) or
+    // denoising, drawing from `random` (and torch's generator for noise).
+    struct CorruptedBatch {
+        Task task = Task::Denoise;
+        torch::Tensor observed;
+        torch::Tensor known; // inpainting only
+        double sigma = 0;    // denoising only
+    };
+    CorruptedBatch corrupt(const torch::Tensor& clean, std::mt19937_64& random, double inpaintFraction) const;
+    Objective objectiveFor(const CorruptedBatch& batch) const;
     double trainStep();
-    void corrupt(const torch::Tensor& clean, Task& task, torch::Tensor& observed, torch::Tensor& known, double& sigma);
 
     DeqModel model_;
     TrainingOptions options_;

@@ -86,7 +86,9 @@ ImageSplit splitImageFolder(const std::string& folder, int minSide,
             warn("skipping '" + path + "': smaller than " + std::to_string(minSide) + " pixels on a side");
             continue;
         }
-        (usable++ % 5 == 4 ? split.validation : split.training).push_back(path);
+        const bool heldOut = usable++ % 5 == 4;
+        (heldOut ? split.validation : split.training).push_back(path);
+        (heldOut ? split.validationImages : split.trainingImages).push_back(image);
     }
     if (split.training.empty() || split.validation.empty())
         throw Error("image folder '" + folder + "' has too few usable images (need at least 5 of "
@@ -99,11 +101,11 @@ ImageFolderSource::ImageFolderSource(const std::string& folder, int channels, in
     : patchSize_(patchSize)
 {
     const auto split = splitImageFolder(folder, patchSize, warn);
-    for (const auto& path : split.training)
-        training_.push_back(toChannels(readImage(path).color, channels));
+    for (const auto& image : split.trainingImages)
+        training_.push_back(toChannels(image, channels));
     std::vector<cv::Mat> validationImages;
-    for (const auto& path : split.validation)
-        validationImages.push_back(toChannels(readImage(path).color, channels));
+    for (const auto& image : split.validationImages)
+        validationImages.push_back(toChannels(image, channels));
     std::mt19937_64 fixed(12345);
     std::vector<torch::Tensor> patches;
     for (int i = 0; i < validationPatches; ++i)

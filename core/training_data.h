@@ -56,10 +56,12 @@ private:
 
 // The image files of a folder split by image: every fifth usable file (in name
 // order) is held out for validation. Unreadable files and files smaller than
-// minSide are skipped with a warning.
+// minSide are skipped with a warning. Each file is decoded once.
 struct ImageSplit {
-    std::vector<std::string> training;
+    std::vector<std::string> training;   // paths
     std::vector<std::string> validation;
+    std::vector<cv::Mat> trainingImages; // decoded, float RGB or gray [0, 1]
+    std::vector<cv::Mat> validationImages;
 };
 ImageSplit splitImageFolder(const std::string& folder, int minSide,
                             const std::function<void(const std::string&)>& warn);

@@ -13,6 +13,17 @@ namespace {
 const QColor kPalette[] = {QColor(31, 119, 180), QColor(214, 39, 40), QColor(44, 160, 44), QColor(148, 103, 189),
                            QColor(255, 127, 14), QColor(23, 190, 207)};
 
+// Whole iterations on the x axis; time uses a plain ticker.
+QSharedPointer<QCPAxisTicker> xTicker(bool againstTime)
+{
+    if (againstTime)
+        return QSharedPointer<QCPAxisTicker>(new QCPAxisTicker);
+    QSharedPointer<QCPAxisTickerFixed> iterations(new QCPAxisTickerFixed);
+    iterations->setTickStep(1.0);
+    iterations->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
+    return iterations;
+}
+
 QCustomPlot* makePlot(const QString& yLabel, bool logarithmic)
 {
     auto* plot = new QCustomPlot;
@@ -23,11 +34,7 @@ QCustomPlot* makePlot(const QString& yLabel, bool logarithmic)
         plot->yAxis->setScaleType(QCPAxis::stLogarithmic);
         plot->yAxis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
     }
-    // Whole iterations on the x axis (setAgainstTime switches to a plain ticker).
-    QSharedPointer<QCPAxisTickerFixed> iterations(new QCPAxisTickerFixed);
-    iterations->setTickStep(1.0);
-    iterations->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
-    plot->xAxis->setTicker(iterations);
+    plot->xAxis->setTicker(xTicker(false));
     plot->legend->setVisible(true);
     plot->legend->setFont(QFont(plot->font().family(), 8));
     plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
@@ -84,15 +91,7 @@ void ConvergencePlot::addPoint(const ConvergencePoint& point)
         startRun(tr("run"));
     Run& run = runs_.back();
     run.points.push_back(point);
-    const double x = againstTime_ ? point.seconds : point.iteration;
-    if (usable(point.residualZ, true))
-        run.residualZ->addData(x, point.residualZ);
-    if (usable(point.residualX, true))
-        run.residualX->addData(x, point.residualX);
-    if (usable(point.residualMu, true))
-        run.residualMu->addData(x, point.residualMu);
-    if (usable(point.objective, false))
-        run.objective->addData(x, point.objective);
+    plotPoint(run, point);
     scheduleReplot();
 }
 
@@ -108,17 +107,21 @@ void ConvergencePlot::rebuildData(Run& run)
 {
     for (auto* graph : {run.residualZ, run.residualX, run.residualMu, run.objective})
         graph->data()->clear();
-    for (const auto& p : run.points) {
-        const double x = againstTime_ ? p.seconds : p.iteration;
-        if (usable(p.residualZ, true))
-            run.residualZ->addData(x, p.residualZ);
-        if (usable(p.residualX, true))
-            run.residualX->addData(x, p.residualX);
-        if (usable(p.residualMu, true))
-            run.residualMu->addData(x, p.residualMu);
-        if (usable(p.objective, false))
-            run.objective->addData(x, p.objective);
-    }
+    for (const auto& p : run.points)
+        plotPoint(run, p);
+}
+
+void ConvergencePlot::plotPoint(Run& run, const ConvergencePoint& p)
+{
+    const double x = againstTime_ ? p.seconds : p.iteration;
+    if (usable(p.residualZ, true))
+        run.residualZ->addData(x, p.residualZ);
+    if (usable(p.residualX, true))
+        run.residualX->addData(x, p.residualX);
+    if (usable(p.residualMu, true))
+        run.residualMu->addData(x, p.residualMu);
+    if (usable(p.objective, false))
+        run.objective->addData(x, p.objective);
 }
 
 void ConvergencePlot::setAgainstTime(bool againstTime)
@@ -131,14 +134,7 @@ void ConvergencePlot::setAgainstTime(bool againstTime)
     const QString label = againstTime_ ? tr("time [s]") : tr("iteration");
     for (auto* plot : {residuals_, objective_}) {
         plot->xAxis->setLabel(label);
-        if (againstTime_) {
-            plot->xAxis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
-        } else {
-            QSharedPointer<QCPAxisTickerFixed> iterations(new QCPAxisTickerFixed);
-            iterations->setTickStep(1.0);
-            iterations->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
-            plot->xAxis->setTicker(iterations);
-        }
+        plot->xAxis->setTicker(xTicker(againstTime_));
     }
     scheduleReplot();
 }

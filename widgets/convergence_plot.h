@@ -49,6 +49,7 @@ private:
         QCPGraph* objective = nullptr;
     };
     void rebuildData(Run& run);
+    void plotPoint(Run& run, const ConvergencePoint& point);
     void scheduleReplot();
     void replotNow();
 

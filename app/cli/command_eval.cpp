@@ -38,20 +38,16 @@ int runEval(const QStringList& arguments)
     const int channels = loaded.config.imageChannels;
     const int crop = intValue(parser, "crop", 256, 16, 8192);
 
-    std::vector<std::string> paths;
-    for (const auto& path : parser.values("image"))
-        paths.push_back(toStd(path));
-    if (paths.empty()) {
-        const std::string folder = parser.isSet("data") ? toStd(parser.value("data")) : defaultImageFolder();
-        paths = splitImageFolder(folder, 64, [](const std::string&) {}).validation;
-    }
     std::vector<cv::Mat> images;
-    for (const auto& path : paths) {
-        cv::Mat color = readImage(path).color;
+    for (const auto& path : parser.values("image"))
+        images.push_back(readImage(toStd(path)).color);
+    if (images.empty()) {
+        const std::string folder = parser.isSet("data") ? toStd(parser.value("data")) : defaultImageFolder();
+        images = splitImageFolder(folder, 64, [](const std::string&) {}).validationImages;
+    }
+    for (auto& color : images)
         if (color.channels() != channels)
             cv::cvtColor(color, color, channels == 1 ? cv::COLOR_RGB2GRAY : cv::COLOR_GRAY2RGB);
-        images.push_back(color);
-    }
     const auto settings = solveSettingsFrom(parser, loaded.config);
     const auto report = evaluateModel(loaded.model, std::filesystem::path(modelPath).filename().string(), images,
                                       settings, crop, uint64_t(intValue(parser, "seed", 0, 0, 2147483647)));
