@@ -8,6 +8,7 @@
 #include <opencv2/imgproc.hpp>
 #include <opencv2/photo.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <iomanip>
@@ -27,9 +28,19 @@ struct Corruption {
     double amount = 0;
 };
 
-const std::vector<Corruption>& corruptions()
+const std::vector<Corruption>& corruptionsFor(ModelKind kind)
 {
-    static const std::vector<Corruption> list = {
+    // Generative models see small images (Fashion-MNIST): blocks and strokes
+    // scaled down, and plain reconstruction of the clean image first.
+    static const std::vector<Corruption> generative = {
+        {"reconstruct", Task::Reconstruct},
+        {"denoise sigma 25", Task::Denoise, 25},
+        {"denoise sigma 50", Task::Denoise, 50},
+        {"inpaint 8x8 blocks", Task::Inpaint, 0, MaskKind::Blocks, 8},
+        {"inpaint strokes", Task::Inpaint, 0, MaskKind::Strokes, 3},
+        {"inpaint 50% pixels", Task::Inpaint, 0, MaskKind::Pixels, 0.5},
+    };
+    static const std::vector<Corruption> restoration = {
         {"denoise sigma 15", Task::Denoise, 15},
         {"denoise sigma 25", Task::Denoise, 25},
         {"denoise sigma 50", Task::Denoise, 50},
@@ -37,7 +48,7 @@ const std::vector<Corruption>& corruptions()
         {"inpaint strokes", Task::Inpaint, 0, MaskKind::Strokes, 12},
         {"inpaint 50% pixels", Task::Inpaint, 0, MaskKind::Pixels, 0.5},
     };
-    return list;
+    return kind == ModelKind::Generative ? generative : restoration;
 }
 
 cv::Mat centreCrop(const cv::Mat& image, int side)
@@ -163,14 +174,16 @@ EvaluationReport evaluateModel(DeqModel& model, const std::string& modelName, co
         if (full.channels() != channels)
             throw Error("evaluation images must have the model's channel count");
         const cv::Mat clean = centreCrop(full, cropSize);
-        for (const auto& corruption : corruptions()) {
+        for (const auto& corruption : corruptionsFor(model->config().kind)) {
             ++imageSeed;
             ImageData observed;
             observed.depth = CV_8U;
             RestoreRequest request;
             request.task = corruption.task;
             request.solver = settings;
-            if (corruption.task == Task::Denoise) {
+            if (corruption.task == Task::Reconstruct) {
+                observed.color = fromBytes(to8Bit(clean)); // nothing to compare with: no classical baseline
+            } else if (corruption.task == Task::Denoise) {
                 request.sigma = corruption.sigma;
                 // Every method sees the same 8-bit noisy image, as a saved file would be.
                 const cv::Mat noisy8 = to8Bit(addGaussianNoise(clean, corruption.sigma, imageSeed));
@@ -205,7 +218,7 @@ EvaluationReport evaluateModel(DeqModel& model, const std::string& modelName, co
     EvaluationReport report;
     report.model = modelName;
     report.images = int(images.size());
-    report.cropSize = cropSize;
+    report.cropSize = std::min({cropSize, images.front().rows, images.front().cols});
     report.rows = keepBestNlm(table.averaged());
     return report;
 }

@@ -24,6 +24,10 @@ struct JiioOptions {
     double andersonLambda = 1e-4;
     InputConstraint constraint = InputConstraint::None;
     double radius = 0; // of the constraint ball
+    // When positive, the (z, x) that the map is applied to at this evaluation
+    // is kept in the result (the trainer's Jacobian penalty samples points of
+    // the trajectory this way).
+    int captureEvaluation = 0;
 };
 
 enum class NaiveOptimizer { Adam, GradientDescent };
@@ -67,6 +71,8 @@ struct InputOptimizationResult {
     double elapsedSeconds = 0;
     int64_t functionEvaluations = 0;
     int64_t vjpCount = 0;
+    torch::Tensor capturedState;  // JIIO with captureEvaluation: z at that evaluation
+    torch::Tensor capturedLatent; // ... and x
 };
 
 // min_x l(h(z), y) + R(x) s.t. z = f(z, x), by the chosen method. x0 may be

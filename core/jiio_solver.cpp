@@ -16,6 +16,10 @@ public:
     torch::Tensor apply(const torch::Tensor& v) override
     {
         const auto [z, x, mu] = split(v);
+        if (evaluations_ + 1 == options_.captureEvaluation) {
+            capturedState_ = z.detach().clone();
+            capturedLatent_ = x.detach().clone();
+        }
         torch::Tensor fz, gradZ, gradX;
         {
             torch::AutoGradMode enableGrad(true);
@@ -68,6 +72,8 @@ public:
     torch::Tensor lastPrediction() const override { return lastPrediction_; }
     int64_t functionEvaluations() const override { return evaluations_; }
     int64_t vjpCount() const override { return evaluations_; }
+    const torch::Tensor& capturedState() const { return capturedState_; }
+    const torch::Tensor& capturedLatent() const { return capturedLatent_; }
 
     std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> split(const torch::Tensor& v) const
     {
@@ -82,6 +88,7 @@ private:
     const JiioOptions& options_;
     torch::Tensor lastObjective_;
     torch::Tensor lastPrediction_;
+    torch::Tensor capturedState_, capturedLatent_;
     int64_t evaluations_ = 0;
 };
 
@@ -140,6 +147,8 @@ InputOptimizationResult runJiio(DeqModel& model, const StateLayout& layout, cons
     result.elapsedSeconds = solved.elapsedSeconds;
     result.functionEvaluations = problem.functionEvaluations();
     result.vjpCount = problem.vjpCount();
+    result.capturedState = problem.capturedState();
+    result.capturedLatent = problem.capturedLatent();
     return result;
 }
 

@@ -17,4 +17,11 @@ std::string defaultRestorationModelName(int channels);
 // naming the folders searched when none exists.
 std::string locateDefaultRestorationModel(int channels);
 
+// The shipped Fashion-MNIST generative model (latent reconstruction).
+inline constexpr const char* kGenerativeModelName = "fashion-generative.pt";
+std::string locateDefaultGenerativeModel();
+
+// Every shipped model file found in the search folders (first hit per name).
+std::vector<std::string> shippedModels();
+
 } // namespace jiio

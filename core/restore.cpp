@@ -17,14 +17,15 @@ int64_t roundUp(int64_t value, int64_t multiple)
     return (value + multiple - 1) / multiple * multiple;
 }
 
-// Pads bottom/right by replication; padded pixels get weight 0 in the objective.
-torch::Tensor padTo(const torch::Tensor& image, int64_t height, int64_t width)
+// Pads to height x width with the image at (top, left), by replication;
+// padded pixels get weight 0 in the objective.
+torch::Tensor padTo(const torch::Tensor& image, int64_t height, int64_t width, int64_t top, int64_t left)
 {
     const int64_t padH = height - image.size(2);
     const int64_t padW = width - image.size(3);
     if (padH == 0 && padW == 0)
         return image;
-    return F::pad(image, F::PadFuncOptions({0, padW, 0, padH}).mode(torch::kReplicate));
+    return F::pad(image, F::PadFuncOptions({left, padW - left, top, padH - top}).mode(torch::kReplicate));
 }
 
 // Forwards everything to the caller's observer and, when previews are wanted,
@@ -79,8 +80,11 @@ int severity(StopReason reason)
 
 void validateRestore(const ModelConfig& config, const ImageData& observed, const RestoreRequest& request)
 {
-    if (config.kind != ModelKind::Restoration)
-        throw Error("the model is a " + toString(config.kind) + " model; restoring images needs a restoration model");
+    const bool generative = config.kind == ModelKind::Generative;
+    if (generative && (observed.width() > config.imageSize || observed.height() > config.imageSize))
+        throw Error("the model generates " + std::to_string(config.imageSize) + "x" + std::to_string(config.imageSize)
+                    + " images but the image is " + std::to_string(observed.width()) + "x"
+                    + std::to_string(observed.height()));
     // An RGB model also serves gray images (as three equal channels).
     const bool grayThroughRgb = config.imageChannels == 3 && observed.colorChannels() == 1;
     if (config.imageChannels != observed.colorChannels() && !grayThroughRgb)
@@ -104,7 +108,9 @@ void validateRestore(const ModelConfig& config, const ImageData& observed, const
             throw Error("the noise level sigma must be in (0, 255]");
         break;
     case Task::Reconstruct:
-        throw Error("latent reconstruction is not an image restoration task");
+        if (!generative)
+            throw Error("latent reconstruction needs a generative model");
+        break;
     }
     if (request.tileBatch < 1)
         throw Error("the tile batch must be at least 1");
@@ -142,10 +148,16 @@ RestoreOutcome restoreImage(DeqModel& model, const ImageData& input, const Resto
                                                         : torch::ones({1, 1, height, width});
     image = image * known; // values under the mask are ignored
 
-    const bool whole = height * width <= request.maxWholePixels;
+    // A generative model sees the image centred in its fixed frame, as in training.
+    const bool generative = config.kind == ModelKind::Generative;
+    const bool whole = generative || height * width <= request.maxWholePixels;
     const int64_t align = config.alignment();
-    int64_t paddedH = 0, paddedW = 0, tileSize = 0;
-    if (whole) {
+    int64_t paddedH = 0, paddedW = 0, tileSize = 0, top = 0, left = 0;
+    if (generative) {
+        paddedH = paddedW = config.imageSize;
+        top = (paddedH - height) / 2;
+        left = (paddedW - width) / 2;
+    } else if (whole) {
         paddedH = roundUp(height, align);
         paddedW = roundUp(width, align);
     } else {
@@ -153,9 +165,9 @@ RestoreOutcome restoreImage(DeqModel& model, const ImageData& input, const Resto
         paddedH = roundUp(std::max(height, tileSize), align);
         paddedW = roundUp(std::max(width, tileSize), align);
     }
-    torch::Tensor target = padTo(image, paddedH, paddedW);
+    torch::Tensor target = padTo(image, paddedH, paddedW, top, left);
     torch::Tensor weight = torch::zeros({1, 1, paddedH, paddedW});
-    weight.narrow(2, 0, height).narrow(3, 0, width).copy_(known);
+    weight.narrow(2, top, height).narrow(3, left, width).copy_(known);
 
     const std::vector<Tile> tiles = whole ? std::vector<Tile>{} : planTiles(paddedH, paddedW, tileSize, config.tileOverlap);
     auto blended = torch::zeros({1, config.imageChannels, paddedH, paddedW});
@@ -166,7 +178,7 @@ RestoreOutcome restoreImage(DeqModel& model, const ImageData& input, const Resto
     double objectiveSum = 0;
     // Previews show known pixels as they are, like the final result.
     auto toPreview = [&](const torch::Tensor& padded) {
-        auto view = padded.narrow(2, 0, height).narrow(3, 0, width).to(torch::kCPU);
+        auto view = padded.narrow(2, top, height).narrow(3, left, width).to(torch::kCPU);
         if (request.task == Task::Inpaint)
             view = torch::where(known.to(torch::kBool), image, view);
         request.onPreview(tensorToImage(view));
@@ -221,7 +233,7 @@ RestoreOutcome restoreImage(DeqModel& model, const ImageData& input, const Resto
         blended = blended / weightSum.clamp_min(1e-8);
     }
 
-    auto restored = blended.narrow(2, 0, height).narrow(3, 0, width);
+    auto restored = blended.narrow(2, top, height).narrow(3, left, width);
     if (request.task == Task::Inpaint)
         restored = torch::where(known.to(torch::kBool), image, restored);
     outcome.image.color = tensorToImage(restored);

@@ -50,7 +50,8 @@ std::string TrainingOptions::toText() const
         << "\ninpaint_fraction = " << inpaintFraction << "\nsigma_min = " << sigmaMin << "\nsigma_max = " << sigmaMax
         << "\nadjoint_iterations = " << adjointIterations << "\ncheckpoint_every = " << checkpointEvery
         << "\nvalidate_every = " << validateEvery << "\nseed = " << seed << "\njiio_alpha_x = " << jiio.alphaX
-        << "\njiio_alpha_x_late = " << jiio.alphaXLate << "\n";
+        << "\njiio_alpha_x_late = " << jiio.alphaXLate << "\nunrolled_steps = " << unrolledSteps
+        << "\nunroll_depth = " << unrollDepth << "\n";
     return out.str();
 }
 
@@ -61,8 +62,8 @@ Trainer::Trainer(DeqModel model, TrainingOptions options, std::unique_ptr<Traini
 {
     if (options_.steps < 1 || options_.batchSize < 1)
         throw Error("training needs at least one step and a batch of at least one");
-    if (model_->config().kind != ModelKind::Restoration)
-        throw Error("this trainer trains restoration models");
+    if (options_.unrolledSteps > 0 && options_.unrollDepth < 1)
+        throw Error("unrolled warm-up needs a depth of at least one");
     options_.jiio.maxIterations = model_->config().jiioIterations;
     optimizer_ = std::make_unique<torch::optim::Adam>(model_->parameters(),
                                                       torch::optim::AdamOptions(options_.learningRate));
@@ -73,6 +74,11 @@ Trainer::CorruptedBatch Trainer::corrupt(const torch::Tensor& clean, std::mt1993
                                          double inpaintFraction) const
 {
     CorruptedBatch batch;
+    if (model_->config().kind == ModelKind::Generative) { // fit the code to the clean image
+        batch.task = Task::Reconstruct;
+        batch.observed = clean;
+        return batch;
+    }
     std::uniform_real_distribution<double> unit(0.0, 1.0);
     if (unit(random) < inpaintFraction) {
         batch.task = Task::Inpaint;
@@ -91,6 +97,15 @@ Objective Trainer::objectiveFor(const CorruptedBatch& batch) const
     return Objective(batch.task, batch.observed, batch.known, model_->config().priorWeight, batch.sigma);
 }
 
+torch::Tensor Trainer::unrolledLoss(const torch::Tensor& latent, const StateLayout& layout, const torch::Tensor& clean)
+{
+    const auto injection = model_->inject(latent, layout);
+    auto z = torch::zeros({clean.size(0), layout.zSize}, clean.options());
+    for (int k = 0; k < options_.unrollDepth; ++k)
+        z = model_->cell(z, injection, layout);
+    return (model_->readout(z, layout) - clean).square().mean();
+}
+
 double Trainer::trainStep()
 {
     model_->train();
@@ -99,18 +114,33 @@ double Trainer::trainStep()
     const auto layout = model_->layout(clean.size(2), clean.size(3));
     const Objective objective = objectiveFor(batch);
 
+    // The Jacobian penalty looks at one random point of the trajectory, so the
+    // cell stays contractive where the solver actually goes, not only at z*.
+    JiioOptions inner = options_.jiio;
+    inner.captureEvaluation = std::uniform_int_distribution<int>(1, std::max(1, inner.maxIterations))(random_);
     NullObserver quiet;
-    auto inner = runJiio(model_, layout, objective, options_.jiio, quiet);
+    auto solved = runJiio(model_, layout, objective, inner, quiet);
 
     optimizer_->zero_grad();
-    FixedPointOptions adjoint;
-    adjoint.method = FixedPointMethod::Anderson;
-    adjoint.maxIterations = options_.adjointIterations;
-    adjoint.tolerance = 1e-4;
-    auto loss = [&](const torch::Tensor& prediction) { return (prediction - clean).square().mean(); };
-    auto backward = implicitBackward(model_, layout, inner.state, inner.latent, loss, adjoint, inner.adjoint);
+    double loss = 0;
+    if (step_ < options_.unrolledSteps) {
+        auto unrolled = unrolledLoss(solved.latent, layout, clean);
+        unrolled.backward();
+        loss = unrolled.item<double>();
+    } else {
+        FixedPointOptions adjoint;
+        adjoint.method = FixedPointMethod::Anderson;
+        adjoint.maxIterations = options_.adjointIterations;
+        adjoint.tolerance = 1e-4;
+        auto mse = [&](const torch::Tensor& prediction) { return (prediction - clean).square().mean(); };
+        loss = implicitBackward(model_, layout, solved.state, solved.latent, mse, adjoint, solved.adjoint)
+                   .loss.item<double>();
+    }
     if (options_.jacobianWeight > 0) {
-        auto penalty = options_.jacobianWeight * jacobianFrobeniusEstimate(model_, layout, inner.state, inner.latent).mean();
+        const bool captured = solved.capturedState.defined();
+        const auto& z = captured ? solved.capturedState : solved.state;
+        const auto& x = captured ? solved.capturedLatent : solved.latent;
+        auto penalty = options_.jacobianWeight * jacobianFrobeniusEstimate(model_, layout, z, x).mean();
         penalty.backward();
     }
     torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.gradientClip);
@@ -120,7 +150,7 @@ double Trainer::trainStep()
         static_cast<torch::optim::AdamOptions&>(group.options()).lr(rate);
     optimizer_->step();
     ++step_;
-    return backward.loss.item<double>();
+    return loss;
 }
 
 double Trainer::validate()
@@ -131,7 +161,9 @@ double Trainer::validate()
     const auto layout = model_->layout(clean.size(2), clean.size(3));
     double total = 0;
     int count = 0;
-    for (double fraction : {1.0, 0.0}) { // one inpainting and one denoising pass
+    const bool generative = model_->config().kind == ModelKind::Generative;
+    const std::vector<double> fractions = generative ? std::vector<double>{0.0} : std::vector<double>{1.0, 0.0};
+    for (double fraction : fractions) { // restoration: one inpainting and one denoising pass
         const auto batch = corrupt(clean, fixed, fraction);
         NullObserver quiet;
         auto result = runJiio(model_, layout, objectiveFor(batch), options_.jiio, quiet);
@@ -139,6 +171,11 @@ double Trainer::validate()
             ? torch::where(batch.known.to(torch::kBool), batch.observed, result.prediction)
             : result.prediction;
         total += psnrOf(prediction, clean);
+        if (count == 0) {
+            const int64_t shown = std::min<int64_t>(4, clean.size(0));
+            samples_ = {step_, batch.observed.narrow(0, 0, shown).detach(),
+                        prediction.narrow(0, 0, shown).detach().clamp(-1, 1), clean.narrow(0, 0, shown)};
+        }
         ++count;
     }
     return total / count;
@@ -200,6 +237,10 @@ TrainingOptions TrainingOptions::fromText(const std::string& text)
             options.jiio.alphaX = value;
         else if (key == "jiio_alpha_x_late")
             options.jiio.alphaXLate = value;
+        else if (key == "unrolled_steps")
+            options.unrolledSteps = int(value);
+        else if (key == "unroll_depth")
+            options.unrollDepth = int(value);
     }
     return options;
 }
@@ -229,6 +270,7 @@ TrainingProgress Trainer::run(TrainingObserver& observer)
 {
     TrainingProgress progress;
     progress.steps = options_.steps;
+    progress.step = step_;
     const auto start = std::chrono::steady_clock::now();
     const int firstStep = step_;
     while (step_ < options_.steps && !observer.stopRequested()) {
@@ -239,9 +281,13 @@ TrainingProgress Trainer::run(TrainingObserver& observer)
         progress.etaSeconds = (options_.steps - step_) / std::max(progress.stepsPerSecond, 1e-9);
         progress.learningRate = optimizer_->param_groups().front().options().get_lr();
         progress.validationPsnr = std::nan("");
-        if (options_.validateEvery > 0 && (step_ % options_.validateEvery == 0 || step_ == options_.steps))
+        const bool validating =
+            options_.validateEvery > 0 && (step_ % options_.validateEvery == 0 || step_ == options_.steps);
+        if (validating)
             progress.validationPsnr = validate();
         observer.onProgress(progress);
+        if (validating)
+            observer.onSamples(samples_);
         if (options_.checkpointEvery > 0 && step_ % options_.checkpointEvery == 0 && step_ < options_.steps) {
             saveCheckpoint();
             observer.onCheckpoint(step_, checkpointPath_);

@@ -19,6 +19,11 @@ struct TrainingOptions {
     double inpaintFraction = 0.5;   // of the batches; the rest are denoising
     double sigmaMin = 5, sigmaMax = 50; // denoising noise range, 0-255 scale
     int adjointIterations = 20;
+    // Optional warm-up: the first `unrolledSteps` steps backpropagate through
+    // `unrollDepth` plain applications of f from z = 0 (at JIIO's x*) instead
+    // of differentiating the equilibrium implicitly.
+    int unrolledSteps = 0;
+    int unrollDepth = 8;
     int checkpointEvery = 100;      // steps
     int validateEvery = 100;        // steps
     uint64_t seed = 0;
@@ -38,17 +43,29 @@ struct TrainingProgress {
     double validationPsnr = std::nan(""); // dB, when validated this step
 };
 
+// A few validation images as the model sees them after a validation: the
+// corrupted input, the reconstruction and the clean target, [N, C, S, S] in
+// the normalised range [-1, 1].
+struct TrainingSamples {
+    int step = 0;
+    torch::Tensor observed, prediction, clean;
+};
+
 class TrainingObserver {
 public:
     virtual ~TrainingObserver() = default;
     virtual void onProgress(const TrainingProgress& progress) = 0;
+    virtual void onSamples(const TrainingSamples& /*samples*/) {}
     virtual void onCheckpoint(int /*step*/, const std::string& /*path*/) {}
     virtual bool stopRequested() const { return false; }
 };
 
-// Trains a restoration model: each batch is corrupted on the fly, JIIO finds
-// (z*, x*, mu*), the loss compares h(z*) with the clean images, and gradients
-// come from implicit differentiation warm-started from mu*.
+// Trains a model through JIIO. A restoration model sees each batch corrupted
+// on the fly (inpainting or denoising); a generative model reconstructs the
+// clean images from its latent code. JIIO finds (z*, x*, mu*), the loss
+// compares h(z*) with the clean images, gradients come from implicit
+// differentiation warm-started from mu*, and the Jacobian penalty is taken at
+// a random point of the JIIO trajectory.
 class Trainer {
 public:
     Trainer(DeqModel model, TrainingOptions options, std::unique_ptr<TrainingSource> data, std::string checkpointPath);
@@ -65,6 +82,9 @@ public:
     DeqModel& model() { return model_; }
     const TrainingOptions& options() const { return options_; }
     double validate();
+    // Up to four validation images from the last validate() (first pass:
+    // inpainting for restoration models, reconstruction for generative ones).
+    const TrainingSamples& lastSamples() const { return samples_; }
     void saveCheckpoint();
 
 private:
@@ -79,6 +99,8 @@ private:
     CorruptedBatch corrupt(const torch::Tensor& clean, std::mt19937_64& random, double inpaintFraction) const;
     Objective objectiveFor(const CorruptedBatch& batch) const;
     double trainStep();
+    // The warm-up loss: h after unrollDepth applications of f at x.
+    torch::Tensor unrolledLoss(const torch::Tensor& latent, const StateLayout& layout, const torch::Tensor& clean);
 
     DeqModel model_;
     TrainingOptions options_;
@@ -87,6 +109,7 @@ private:
     std::unique_ptr<torch::optim::Adam> optimizer_;
     std::mt19937_64 random_;
     int step_ = 0;
+    TrainingSamples samples_;
 };
 
 } // namespace jiio

@@ -124,18 +124,38 @@ torch::Tensor ImageFolderSource::sample(int batch, std::mt19937_64& random)
     return torch::cat(patches);
 }
 
+namespace {
+
+std::string findIdxFile(const std::string& folder, const std::string& stem)
+{
+    for (const auto& name : {stem, stem + ".gz"}) {
+        const auto path = std::filesystem::path(folder) / name;
+        if (std::filesystem::is_regular_file(path))
+            return path.string();
+    }
+    throw Error("Fashion-MNIST file '" + stem + "' not found in " + folder + " (install dataset-fashion-mnist)");
+}
+
+} // namespace
+
+std::vector<cv::Mat> fashionMnistTestImages(const std::string& folder, int count)
+{
+    const auto test = readIdxImages(findIdxFile(folder, "t10k-images-idx3-ubyte"));
+    std::vector<cv::Mat> images;
+    for (int i = 0; i < std::min(count, test.count); ++i) {
+        const cv::Mat bytes(test.rows, test.cols, CV_8U,
+                            const_cast<uint8_t*>(test.pixels.data()) + size_t(i) * test.rows * test.cols);
+        cv::Mat image;
+        bytes.convertTo(image, CV_32F, 1.0 / 255.0);
+        images.push_back(image);
+    }
+    return images;
+}
+
 FashionMnistSource::FashionMnistSource(const std::string& folder, int imageSize, int validationImages)
 {
-    const auto find = [&](const std::string& stem) {
-        for (const auto& name : {stem, stem + ".gz"}) {
-            const auto path = std::filesystem::path(folder) / name;
-            if (std::filesystem::is_regular_file(path))
-                return path.string();
-        }
-        throw Error("Fashion-MNIST file '" + stem + "' not found in " + folder + " (install dataset-fashion-mnist)");
-    };
-    const auto train = readIdxImages(find("train-images-idx3-ubyte"));
-    const auto test = readIdxImages(find("t10k-images-idx3-ubyte"));
+    const auto train = readIdxImages(findIdxFile(folder, "train-images-idx3-ubyte"));
+    const auto test = readIdxImages(findIdxFile(folder, "t10k-images-idx3-ubyte"));
     training_ = fromIdx(train, 0, train.count, imageSize).clone();
     validation_ = fromIdx(test, 0, std::min(validationImages, test.count), imageSize).clone();
     description_ = "Fashion-MNIST (" + std::to_string(train.count) + " training images)";
@@ -148,6 +168,28 @@ torch::Tensor FashionMnistSource::sample(int batch, std::mt19937_64& random)
     for (auto& i : index)
         i = pick(random);
     return training_.index_select(0, torch::tensor(index));
+}
+
+std::unique_ptr<TrainingSource> makeTrainingSource(const std::string& data, const ModelConfig& config, int patchSize,
+                                                   const std::function<void(const std::string&)>& warn)
+{
+    const bool generative = config.kind == ModelKind::Generative;
+    const bool holdsIdx = !data.empty() && data != "fashion-mnist"
+        && (std::filesystem::exists(std::filesystem::path(data) / "train-images-idx3-ubyte")
+            || std::filesystem::exists(std::filesystem::path(data) / "train-images-idx3-ubyte.gz"));
+    const bool fashion = data == "fashion-mnist" || holdsIdx || (data.empty() && generative);
+    constexpr int kValidationImages = 64;
+    if (fashion) {
+        if (config.imageChannels != 1)
+            throw Error("Fashion-MNIST is gray; it trains 1-channel models only");
+        const std::string folder = holdsIdx ? data : defaultFashionMnistFolder();
+        return std::make_unique<FashionMnistSource>(folder, generative ? config.imageSize : patchSize,
+                                                    kValidationImages);
+    }
+    if (generative)
+        throw Error("generative models train on Fashion-MNIST, not on an image folder");
+    return std::make_unique<ImageFolderSource>(data.empty() ? defaultImageFolder() : data, config.imageChannels,
+                                               patchSize, 8, warn);
 }
 
 } // namespace jiio

@@ -1,7 +1,9 @@
 #pragma once
+#include "model_config.h"
 #include "torch_include.h"
 
 #include <functional>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -69,5 +71,16 @@ ImageSplit splitImageFolder(const std::string& folder, int minSide,
 // Default data locations (Debian packages).
 std::string defaultImageFolder();
 std::string defaultFashionMnistFolder();
+
+// The first `count` images of Fashion-MNIST's test set, 28x28 float [0, 1].
+std::vector<cv::Mat> fashionMnistTestImages(const std::string& folder, int count);
+
+// The data a model of this configuration trains on. `data` is empty (the
+// default for the model's kind: Fashion-MNIST for generative models, OpenCV's
+// sample images for restoration models), "fashion-mnist", a folder holding
+// Fashion-MNIST's IDX files, or a folder of images. Restoration models train
+// on patchSize crops; generative models on whole images of their size.
+std::unique_ptr<TrainingSource> makeTrainingSource(const std::string& data, const ModelConfig& config, int patchSize,
+                                                   const std::function<void(const std::string&)>& warn);
 
 } // namespace jiio

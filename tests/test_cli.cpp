@@ -302,6 +302,29 @@ private Q_SLOTS:
                            "does not exist");
     }
 
+    void generativeModelReconstructsAndFillsSmallImages()
+    {
+        const QString input = write("item.png", makePicture(28, 28, 1, CV_8U));
+        cv::Mat holes = cv::Mat::zeros(28, 28, CV_8U);
+        holes(cv::Rect(8, 10, 9, 6)).setTo(255);
+        const QString mask = write("item-mask.png", holes);
+        for (const QStringList& task : {QStringList{"--task", "reconstruct"},
+                                        QStringList{"--task", "inpaint", "--mask", mask},
+                                        QStringList{"--task", "denoise", "--sigma", "25"}}) {
+            const QString output = path("item-out.png");
+            QFile::remove(output);
+            expectSuccess(runCli(QStringList{"restore", "--input", input, "--output", output, "--model",
+                                             generativeModel_} + task));
+            const cv::Mat result = cv::imread(output.toStdString(), cv::IMREAD_UNCHANGED);
+            QCOMPARE(result.rows, 28);
+            QCOMPARE(result.cols, 28);
+            QCOMPARE(result.channels(), 1);
+        }
+        const auto eval = runCli({"eval", "--model", generativeModel_, "--image", input, "--iters", "2"});
+        expectSuccess(eval);
+        QVERIFY2(eval.out.contains("reconstruct") && eval.out.contains("inpaint 8x8 blocks"), qPrintable(eval.out));
+    }
+
     void infoShowsTheConfiguration()
     {
         const auto result = runCli({"info", rgbModel_});
@@ -353,7 +376,9 @@ private Q_SLOTS:
             {denoise + QStringList{"--input", input, "--model", rgbModel_, "--bogus"}, "unknown option"},
             {denoise + QStringList{"--input", input, "--model", corruptModel}, "corrupt"},
             {denoise + QStringList{"--input", input, "--model", grayModel_}, "expects 1-channel"},
-            {denoise + QStringList{"--input", input, "--model", generativeModel_}, "restoration model"},
+            {denoise + QStringList{"--input", input, "--model", generativeModel_}, "expects 1-channel"},
+            {QStringList{"restore", "--task", "reconstruct", "--input", input, "--output", output, "--model", rgbModel_},
+             "needs a generative model"},
             {denoise + QStringList{"--input", input, "--model", rgbModel_, "--solver", "magic"}, "unknown solver"},
             {denoise + QStringList{"--input", input, "--model", rgbModel_, "--iters", "zero"}, "--iters"},
             {QStringList{"restore", "--task", "inpaint", "--input", input, "--output", output, "--model", rgbModel_},

@@ -177,6 +177,25 @@ private Q_SLOTS:
         QVERIFY(stationarity < 1e-6);
     }
 
+    void jiioKeepsThePointOfTheRequestedEvaluation()
+    {
+        Fixture fx;
+        const auto objective = fx.objective(0.1);
+        JiioOptions options;
+        options.maxIterations = 6;
+        NullObserver quiet;
+        options.captureEvaluation = 1; // the starting point: z = 0, x = 0
+        auto first = runJiio(fx.model, fx.layout, objective, options, quiet);
+        QVERIFY(first.capturedState.defined() && first.capturedLatent.defined());
+        QCOMPARE(first.capturedState.abs().max().item<double>(), 0.0);
+        options.captureEvaluation = 4; // a point inside the trajectory
+        auto inside = runJiio(fx.model, fx.layout, objective, options, quiet);
+        QVERIFY(inside.capturedState.abs().max().item<double>() > 0);
+        QVERIFY((inside.capturedState - inside.state).abs().max().item<double>() > 0);
+        options.captureEvaluation = 0;
+        QVERIFY(!runJiio(fx.model, fx.layout, objective, options, quiet).capturedState.defined());
+    }
+
     void jiioAndNaiveReachTheSameObjective()
     {
         Fixture fx;

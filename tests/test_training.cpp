@@ -67,6 +67,12 @@ TrainingOptions quickOptions()
     return options;
 }
 
+template <typename Iterator>
+double meanOf(Iterator begin, Iterator end)
+{
+    return std::accumulate(begin, end, 0.0) / double(end - begin);
+}
+
 class Recorder : public TrainingObserver {
 public:
     void onProgress(const TrainingProgress& p) override { losses.push_back(p.loss); }
@@ -117,14 +123,76 @@ private Q_SLOTS:
         Recorder recorder;
         trainer.run(recorder);
         QCOMPARE(int(recorder.losses.size()), 40);
-        auto mean = [](auto begin, auto end) { return std::accumulate(begin, end, 0.0) / double(end - begin); };
-        const double first = mean(recorder.losses.begin(), recorder.losses.begin() + 5);
-        const double last = mean(recorder.losses.end() - 5, recorder.losses.end());
+        const double first = meanOf(recorder.losses.begin(), recorder.losses.begin() + 5);
+        const double last = meanOf(recorder.losses.end() - 5, recorder.losses.end());
         qInfo("loss: first five %.5f, last five %.5f", first, last);
         for (size_t i = 0; i < recorder.losses.size(); i += 5)
             qInfo("step %zu: %.5f", i + 1, recorder.losses[i]);
         QVERIFY(last < 0.7 * first);
         QVERIFY(QFileInfo::exists(dir_.filePath("loss.pt")));
+    }
+
+    void generativeModelLearnsToReconstruct()
+    {
+        auto config = test::tinyConfig(1);
+        config.kind = ModelKind::Generative;
+        config.latentChannels = 8;
+        torch::manual_seed(3);
+        auto options = quickOptions();
+        options.jiio.alphaX = options.jiio.alphaXLate = 0.01;
+        Trainer trainer(DeqModel(config), options, std::make_unique<SyntheticSource>(true),
+                        dir_.filePath("generative.pt").toStdString());
+        const double before = trainer.validate();
+        Recorder recorder;
+        trainer.run(recorder);
+        const double after = trainer.validate();
+        const double first = meanOf(recorder.losses.begin(), recorder.losses.begin() + 5);
+        const double last = meanOf(recorder.losses.end() - 5, recorder.losses.end());
+        qInfo("generative: loss %.5f -> %.5f, validation PSNR %.2f -> %.2f dB", first, last, before, after);
+        QVERIFY(last < 0.7 * first);
+        QVERIFY(after > before + 1.0);
+    }
+
+    void unrolledWarmUpLowersTheLoss()
+    {
+        auto options = quickOptions();
+        options.inpaintFraction = 0;
+        options.sigmaMin = options.sigmaMax = 25;
+        options.unrolledSteps = options.steps; // the whole run unrolled
+        options.unrollDepth = 10;
+        options.learningRate = 2e-3;
+        Trainer trainer(test::tinyModel(1), options, std::make_unique<SyntheticSource>(true),
+                        dir_.filePath("unrolled.pt").toStdString());
+        Recorder recorder;
+        trainer.run(recorder);
+        const double first = meanOf(recorder.losses.begin(), recorder.losses.begin() + 5);
+        const double last = meanOf(recorder.losses.end() - 5, recorder.losses.end());
+        qInfo("unrolled: loss of the first five steps %.5f, of the last five %.5f", first, last);
+        for (size_t i = 0; i < recorder.losses.size(); i += 4)
+            qInfo("step %zu: %.5f", i + 1, recorder.losses[i]);
+        QVERIFY(last < 0.7 * first);
+        QCOMPARE(TrainingOptions::fromText(options.toText()).unrollDepth, 10);
+        QCOMPARE(TrainingOptions::fromText(options.toText()).unrolledSteps, options.steps);
+    }
+
+    void trainingDataFollowsTheModelKind()
+    {
+        auto warn = [](const std::string&) {};
+        auto generative = test::tinyConfig(1);
+        generative.kind = ModelKind::Generative;
+        QVERIFY_THROWS_EXCEPTION(Error, makeTrainingSource(dir_.path().toStdString(), generative, 32, warn));
+        QVERIFY_THROWS_EXCEPTION(Error, makeTrainingSource("fashion-mnist", test::tinyConfig(3), 32, warn));
+        if (!QFileInfo::exists(QString::fromStdString(defaultFashionMnistFolder())))
+            QSKIP("dataset-fashion-mnist is not installed");
+        std::mt19937_64 random(1);
+        generative.imageSize = 36; // not the patch size: a generative model's own image size counts
+        auto images = makeTrainingSource("", generative, 64, warn);
+        QCOMPARE(images->sample(2, random).sizes(), (std::vector<int64_t>{2, 1, 36, 36}));
+        auto patches = makeTrainingSource("fashion-mnist", test::tinyConfig(1), 32, warn);
+        QCOMPARE(patches->sample(2, random).sizes(), (std::vector<int64_t>{2, 1, 32, 32}));
+        const auto test = fashionMnistTestImages(defaultFashionMnistFolder(), 3);
+        QCOMPARE(int(test.size()), 3);
+        QCOMPARE(test[0].rows, 28);
     }
 
     void validationReportsAPsnr()

@@ -20,10 +20,14 @@ int runEval(const QStringList& arguments)
 {
     QCommandLineParser parser;
     parser.addOptions({
-        {"model", "Checkpoint (default: the shipped model for --channels).", "file"},
+        {"model", "Checkpoint (default: the shipped restoration model for --channels).", "file"},
         {"channels", "1 or 3 (default 3) when --model is not given.", "C"},
-        {"data", "Folder whose held-out (validation) images are used (default: OpenCV's samples).", "folder"},
+        {"data",
+         "Folder whose held-out (validation) images are used (default: OpenCV's samples; for a generative model "
+         "the Fashion-MNIST folder, whose test images are used).",
+         "folder"},
         {"image", "Evaluate on this image instead (repeatable).", "file"},
+        {"count", "Generative models: Fashion-MNIST test images to use (default 100).", "N"},
         {"crop", "Centre crop side length (default 256).", "N"},
     });
     addSolverOptions(parser);
@@ -41,7 +45,11 @@ int runEval(const QStringList& arguments)
     std::vector<cv::Mat> images;
     for (const auto& path : parser.values("image"))
         images.push_back(readImage(toStd(path)).color);
-    if (images.empty()) {
+    const bool generative = loaded.config.kind == ModelKind::Generative;
+    if (images.empty() && generative) {
+        const std::string folder = parser.isSet("data") ? toStd(parser.value("data")) : defaultFashionMnistFolder();
+        images = fashionMnistTestImages(folder, intValue(parser, "count", 100, 1, 10000));
+    } else if (images.empty()) {
         const std::string folder = parser.isSet("data") ? toStd(parser.value("data")) : defaultImageFolder();
         images = splitImageFolder(folder, 64, [](const std::string&) {}).validationImages;
     }

@@ -60,12 +60,15 @@ int run(const QStringList& arguments, Mode mode)
 {
     QCommandLineParser parser;
     parser.addOptions({
-        {"task", "denoise or inpaint.", "task"},
+        {"task", "denoise, inpaint, or reconstruct (fit a generative model's latent code).", "task"},
         {"input", "The image to restore (PNG, JPEG, TIFF, BMP, WebP; 8/16-bit; gray, RGB or RGBA).", "file"},
         {"output", "Where to write the result (same channels and depth as the input).", "file"},
         {"mask", "Inpainting: single-channel image, non-zero marks a missing pixel.", "file"},
         {"sigma", "Denoising: noise standard deviation on the 0-255 scale.", "S"},
-        {"model", "Checkpoint to use (default: the shipped model for the image's channels).", "file"},
+        {"model",
+         "Checkpoint to use (default: the shipped restoration model for the image's channels, or the shipped "
+         "generative model for reconstruct).",
+         "file"},
         {"trace", "Write the per-iteration trace as CSV (and the run's settings beside it).", "file.csv"},
         {"reference", "Clean image: report PSNR and SSIM of the result against it.", "file"},
         {"tile-batch", "Tiles solved together for large images (default 4).", "N"},
@@ -108,7 +111,8 @@ int run(const QStringList& arguments, Mode mode)
         checkOutputFormat(outputPath, input);
 
     const std::string modelPath = parser.isSet("model") ? toStd(parser.value("model"))
-                                                        : locateDefaultRestorationModel(input.colorChannels());
+        : request.task == Task::Reconstruct ? locateDefaultGenerativeModel()
+                                            : locateDefaultRestorationModel(input.colorChannels());
     LoadedModel loaded = loadModel(modelPath);
     request.solver = solveSettingsFrom(parser, loaded.config);
     validateRestore(loaded.config, input, request);

@@ -1,5 +1,4 @@
-// `jiio train`: trains a restoration model through JIIO, with checkpoints and
-// resume.
+// `jiio train`: trains a model through JIIO, with checkpoints and resume.
 #include "cli_options.h"
 #include "commands.h"
 
@@ -42,28 +41,32 @@ int runTrain(const QStringList& arguments)
         {"output", "Checkpoint to write (and to resume from with --resume).", "file"},
         {"init", "Start from this model (default: a new one; see 'jiio init' for its options).", "file"},
         {"resume", "Continue the run saved in --output."},
-        {"data", "Folder of training images (default: OpenCV's sample images).", "folder"},
+        {"data",
+         "Training data: a folder of images, 'fashion-mnist' or a folder with its IDX files (default: OpenCV's "
+         "sample images for restoration models, Fashion-MNIST for generative ones).",
+         "data"},
         {"channels", "Image channels of a new model (default 3).", "C"},
         {"steps", "Training steps (default 2000).", "N"},
         {"batch", "Batch size (default 8).", "N"},
         {"patch", "Patch side length (default 64).", "N"},
         {"lr", "Peak learning rate, cosine-annealed (default 1e-3).", "R"},
         {"jacobian-weight", "Jacobian regularisation weight (default 0.1).", "W"},
+        {"unrolled-steps", "Warm-up steps trained by unrolling f instead of implicitly (default 0).", "N"},
+        {"unroll-depth", "Applications of f per unrolled warm-up step (default 8).", "N"},
         {"checkpoint-every", "Steps between checkpoints (default 100).", "N"},
         {"validate-every", "Steps between validations (default 100).", "N"},
     });
     addRuntimeOptions(parser);
-    if (!parseOrHelp(parser, arguments, "Train a restoration model through JIIO with implicit gradients."))
+    if (!parseOrHelp(parser, arguments, "Train a model through JIIO with implicit gradients."))
         return 0;
     applyRuntimeOptions(parser);
     const std::string output = toStd(requireValue(parser, "output"));
-    const std::string folder = parser.isSet("data") ? toStd(parser.value("data")) : defaultImageFolder();
+    const std::string data = toStd(parser.value("data"));
     const int patch = intValue(parser, "patch", 64, 8, 1024);
     auto warn = [](const std::string& message) { std::fprintf(stderr, "warning: %s\n", message.c_str()); };
 
     if (parser.isSet("resume")) {
-        const int channels = readModelConfig(output).imageChannels;
-        auto trainer = Trainer::resume(output, std::make_unique<ImageFolderSource>(folder, channels, patch, 8, warn));
+        auto trainer = Trainer::resume(output, makeTrainingSource(data, readModelConfig(output), patch, warn));
         std::fprintf(stderr, "resuming at step %d of %d\n", trainer.step(), trainer.options().steps);
         ProgressBar bar;
         trainer.run(bar);
@@ -76,6 +79,8 @@ int runTrain(const QStringList& arguments)
     options.jacobianWeight = doubleValue(parser, "jacobian-weight", defaults.jacobianWeight, 0.0, 1e6);
     options.checkpointEvery = intValue(parser, "checkpoint-every", defaults.checkpointEvery, 1, 10000000);
     options.validateEvery = intValue(parser, "validate-every", defaults.validateEvery, 1, 10000000);
+    options.unrolledSteps = intValue(parser, "unrolled-steps", defaults.unrolledSteps, 0, 10000000);
+    options.unrollDepth = intValue(parser, "unroll-depth", defaults.unrollDepth, 1, 1000);
     options.seed = uint64_t(intValue(parser, "seed", 0, 0, 2147483647));
 
     DeqModel model{nullptr};
@@ -87,10 +92,10 @@ int runTrain(const QStringList& arguments)
         model = DeqModel(config);
     }
     auto config = model->config();
-    auto data = std::make_unique<ImageFolderSource>(folder, config.imageChannels, patch, 8, warn);
-    std::fprintf(stderr, "training on %s, %lld parameters\n", data->describe().c_str(),
-                 (long long)model->parameterCount());
-    Trainer trainer(model, options, std::move(data), output);
+    auto source = makeTrainingSource(data, config, patch, warn);
+    std::fprintf(stderr, "training a %s model on %s, %lld parameters\n", toString(config.kind).c_str(),
+                 source->describe().c_str(), (long long)model->parameterCount());
+    Trainer trainer(model, options, std::move(source), output);
     ProgressBar bar;
     const auto last = trainer.run(bar);
     std::printf("\ntrained %d steps; model written to %s (final loss %.5f)\n", last.step, output.c_str(), last.loss);
