@@ -2,22 +2,31 @@
 // image, paint and undo a stroke, run and stop solves, survive a bad file.
 #include "app/workbench/compare_view.h"
 #include "app/workbench/main_window.h"
+#include "app/workbench/model_picker.h"
+#include "app/workbench/training_view.h"
 #include "core/checkpoint.h"
 #include "test_support.h"
 #include "widgets/convergence_plot.h"
 #include "widgets/image_canvas.h"
 #include "widgets/mask_layer.h"
 #include "widgets/solver_settings_panel.h"
+#include "widgets/training_plot.h"
 
+#include <QComboBox>
+#include <QLabel>
 #include <QMessageBox>
+#include <QProgressBar>
+#include <QPushButton>
 #include <QTableWidget>
 #include <QUndoStack>
 #include <QtTest>
 
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 using namespace jiio;
 using jiio::workbench::MainWindow;
+using jiio::workbench::TrainingView;
 
 namespace {
 
@@ -198,6 +207,170 @@ private Q_SLOTS:
         QVERIFY(dialog && dialog->isVisible());
         QVERIFY(dialog->text().contains("corrupt"));
         QCOMPARE(window.observationCanvas()->image().size(), QSize(64, 64)); // untouched
+    }
+
+    void comparisonViewsShowSplitDifferenceAndGroundTruth()
+    {
+        MainWindow window(model_);
+        window.show();
+        QVERIFY(window.openImage(image_));
+        QVERIFY(!window.resultViews()->isTabEnabled(window.resultViews()->indexOf(window.truthCanvas())));
+        window.setSigma(20);
+        window.addSyntheticNoise();
+        QVERIFY(window.resultViews()->isTabEnabled(window.resultViews()->indexOf(window.truthCanvas())));
+        QCOMPARE(window.truthCanvas()->image().size(), QSize(64, 64));
+        setIterations(window, 4);
+        QSignalSpy finished(&window, &MainWindow::solveFinished);
+        window.run();
+        QVERIFY(finished.wait(60000));
+        QCOMPARE(window.differenceCanvas()->image().size(), QSize(64, 64));
+        QVERIFY(window.differenceCanvas()->image() != QImage());
+        // Drag the before/after divider to a quarter of the image.
+        auto* split = window.splitCanvas();
+        window.resultViews()->setCurrentWidget(split);
+        QTRY_VERIFY(split->isVisible());
+        const QPoint start = split->toWidget(QPointF(32, 32)).toPoint();
+        const QPoint end = split->toWidget(QPointF(16, 32)).toPoint();
+        QTest::mousePress(split, Qt::LeftButton, {}, start);
+        QTest::mouseMove(split, end);
+        QTest::mouseRelease(split, Qt::LeftButton, {}, end);
+        QVERIFY(std::abs(split->splitFraction() - 0.25) < 0.05);
+        // A ground truth of another size is refused; the current one stays.
+        const QString other = writePicture(dir_.filePath("other.png"), 32, 32);
+        QVERIFY(!window.setGroundTruth(other));
+        QCOMPARE(window.truthCanvas()->image().size(), QSize(64, 64));
+    }
+
+    void modelPickerShowsTheCardAndKeepsTheModelOnABadFile()
+    {
+        MainWindow window(model_);
+        window.show();
+        auto* picker = window.modelPicker();
+        QVERIFY(picker->cardText().contains("kind = restoration")); // no card: the configuration
+        QFile card(dir_.filePath("tiny.md"));
+        QVERIFY(card.open(QIODevice::WriteOnly));
+        card.write("# Tiny model\n\nA model card for the test.\n");
+        card.close();
+        picker->showModel(model_);
+        QVERIFY(picker->cardText().contains("A model card for the test"));
+        QFile bad(dir_.filePath("broken.pt"));
+        QVERIFY(bad.open(QIODevice::WriteOnly));
+        bad.write(QByteArray(64, 'y'));
+        bad.close();
+        Q_EMIT picker->modelChosen(bad.fileName());
+        QVERIFY(window.lastError().contains("Cannot use the model"));
+        QCOMPARE(window.currentModelPath(), model_);
+        QCOMPARE(picker->currentPath(), model_);
+    }
+
+    void presetsAreSavedAppliedAndDeleted()
+    {
+        widgets::SolverSettingsPanel panel;
+        auto values = panel.values();
+        values.iterations = 77;
+        values.alphaX = 0.02;
+        panel.setValues(values);
+        panel.savePreset("my test preset");
+        QVERIFY(panel.presetNames().contains("my test preset"));
+        QVERIFY(panel.applyPreset("Quick preview (15 iterations)"));
+        QCOMPARE(panel.values().iterations, 15);
+        QVERIFY(panel.applyPreset("my test preset"));
+        QCOMPARE(panel.values().iterations, 77);
+        QCOMPARE(panel.values().alphaX, 0.02);
+        widgets::SolverSettingsPanel another; // presets persist through QSettings
+        QVERIFY(another.presetNames().contains("my test preset"));
+        QVERIFY(!panel.deletePreset("Defaults (JIIO – Anderson)"));
+        QVERIFY(panel.deletePreset("my test preset"));
+        QVERIFY(!panel.presetNames().contains("my test preset"));
+    }
+
+    void reconstructsWithAGenerativeModel()
+    {
+        auto config = test::tinyConfig(1);
+        config.kind = ModelKind::Generative;
+        config.imageSize = 32;
+        torch::manual_seed(5);
+        DeqModel generative(config);
+        const QString path = dir_.filePath("generative.pt");
+        saveModel(path.toStdString(), generative);
+        cv::Mat item(28, 28, CV_8U, cv::Scalar(0));
+        cv::circle(item, {14, 14}, 9, cv::Scalar(200), cv::FILLED);
+        const QString itemPath = dir_.filePath("item.png");
+        cv::imwrite(itemPath.toStdString(), item);
+
+        MainWindow window(path);
+        window.show();
+        QVERIFY(window.openImage(itemPath));
+        QCOMPARE(window.currentModelPath(), path); // a small gray image keeps the generative model
+        setIterations(window, 5);
+        QSignalSpy finished(&window, &MainWindow::solveFinished);
+        window.run();
+        QVERIFY2(window.isRunning(), qPrintable(window.lastError())); // the task switched to reconstruct
+        QVERIFY(finished.wait(60000));
+        QCOMPARE(window.resultCanvas()->image().size(), QSize(28, 28));
+        QCOMPARE(window.plot()->pointCount(), 5);
+    }
+
+    void trainsStopsAndUsesTheModel()
+    {
+        QTemporaryDir data;
+        for (int i = 0; i < 5; ++i)
+            writePicture(data.filePath(QString("train%1.png").arg(i)), 40 + 4 * i, 40);
+        TrainingView view;
+        view.resize(900, 500);
+        view.show();
+        auto job = view.job();
+        job.kind = "restoration";
+        job.data = data.path();
+        job.channels = 3;
+        job.width = 8;
+        job.latentChannels = 4;
+        job.batchSize = 2;
+        job.patchSize = 16;
+        job.jiioIterations = 3;
+        job.steps = 4;
+        job.validateEvery = 2;
+        job.checkpointPath = dir_.filePath("gui-trained.pt");
+        view.setJob(job);
+        QSignalSpy finished(&view, &TrainingView::trainingFinished);
+        QSignalSpy failed(&view, &TrainingView::trainingFailed);
+        QTest::mouseClick(view.startButton(), Qt::LeftButton);
+        QVERIFY(view.isRunning());
+        QVERIFY(!view.startButton()->isEnabled() && view.stopButton()->isEnabled());
+        QTRY_VERIFY_WITH_TIMEOUT(finished.size() + failed.size() > 0, 120000);
+        QVERIFY2(failed.isEmpty(), qPrintable(failed.isEmpty() ? QString() : failed.first().first().toString()));
+        QCOMPARE(view.plot()->lossCount(), 4);
+        QCOMPARE(view.plot()->validationCount(), 2);
+        QVERIFY(!view.samplesLabel()->pixmap().isNull()); // the sample grid arrived
+        QCOMPARE(view.progressBar()->value(), 4);
+        QVERIFY(QFileInfo::exists(job.checkpointPath));
+        QVERIFY(view.useButton()->isEnabled());
+
+        // A long run stops promptly and can be resumed.
+        job.steps = 100000;
+        job.checkpointPath = dir_.filePath("gui-long.pt");
+        view.setJob(job);
+        QSignalSpy stopped(&view, &TrainingView::trainingFinished);
+        view.start();
+        QTRY_VERIFY_WITH_TIMEOUT(view.plot()->lossCount() >= 2, 60000);
+        QElapsedTimer clock;
+        clock.start();
+        QTest::mouseClick(view.stopButton(), Qt::LeftButton);
+        QVERIFY(stopped.wait(10000));
+        qInfo("training stopped %lld ms after Stop", clock.elapsed());
+        QVERIFY(stopped.first().first().toString().contains("stopped"));
+        QVERIFY(!view.isRunning());
+        QSignalSpy resumed(&view, &TrainingView::trainingFinished);
+        view.resume(job.checkpointPath);
+        QTRY_VERIFY_WITH_TIMEOUT(view.plot()->lossCount() >= 1, 60000);
+        view.stop();
+        QVERIFY(resumed.wait(10000));
+
+        MainWindow window(model_);
+        window.show();
+        connect(&view, &TrainingView::useModelRequested, &window, &MainWindow::loadModel);
+        QTest::mouseClick(view.useButton(), Qt::LeftButton);
+        QCOMPARE(window.currentModelPath(), job.checkpointPath);
     }
 
     void anInvalidModelIsAClearError()

@@ -6,6 +6,7 @@
 #include <QPainter>
 #include <QWheelEvent>
 
+#include <algorithm>
 #include <cmath>
 
 namespace jiio::widgets {
@@ -25,6 +26,24 @@ void ImageCanvas::setImage(const QImage& image)
         zoom_ = 0;
         centre_ = QPointF(image_.width() / 2.0, image_.height() / 2.0);
     }
+    update();
+}
+
+void ImageCanvas::setTitle(const QString& title)
+{
+    title_ = title;
+    update();
+}
+
+void ImageCanvas::setSplitImage(const QImage& before)
+{
+    before_ = before;
+    update();
+}
+
+void ImageCanvas::setSplitFraction(double fraction)
+{
+    split_ = std::clamp(fraction, 0.0, 1.0);
     update();
 }
 
@@ -81,6 +100,14 @@ void ImageCanvas::paintEvent(QPaintEvent*)
         const QRectF target(toWidget(QPointF(0, 0)), toWidget(QPointF(image_.width(), image_.height())));
         painter.setRenderHint(QPainter::SmoothPixmapTransform, effectiveZoom() < 2.0);
         painter.drawImage(target, image_);
+        if (splitting()) {
+            const double dividerX = toWidget(QPointF(split_ * image_.width(), 0)).x();
+            const QRectF left(target.topLeft(), QPointF(dividerX, target.bottom()));
+            const QRectF source(0, 0, split_ * before_.width(), before_.height());
+            painter.drawImage(left, before_, source);
+            painter.setPen(QPen(palette().color(QPalette::Highlight), 2));
+            painter.drawLine(QPointF(dividerX, 0), QPointF(dividerX, height()));
+        }
         if (mask_ && !mask_->mask().isNull()) {
             // Missing pixels in translucent red.
             QImage overlay(mask_->mask().size(), QImage::Format_ARGB32_Premultiplied);
@@ -113,6 +140,9 @@ void ImageCanvas::mousePressEvent(QMouseEvent* event)
 {
     if (event->button() == Qt::LeftButton && mask_ && painting_) {
         mask_->beginStroke(toImage(event->position()));
+    } else if (event->button() == Qt::LeftButton && splitting()) {
+        draggingSplit_ = true;
+        setSplitFraction(toImage(event->position()).x() / image_.width());
     } else if (event->button() == Qt::RightButton || event->button() == Qt::MiddleButton) {
         panning_ = true;
         panStart_ = event->position().toPoint();
@@ -130,6 +160,8 @@ void ImageCanvas::mouseMoveEvent(QMouseEvent* event)
         Q_EMIT viewChanged(zoom_, centre_);
     } else if ((event->buttons() & Qt::LeftButton) && mask_ && painting_) {
         mask_->continueStroke(toImage(event->position()));
+    } else if (draggingSplit_) {
+        setSplitFraction(toImage(event->position()).x() / image_.width());
     }
 }
 
@@ -137,6 +169,8 @@ void ImageCanvas::mouseReleaseEvent(QMouseEvent* event)
 {
     if (event->button() == Qt::LeftButton && mask_ && painting_)
         mask_->endStroke();
+    else if (event->button() == Qt::LeftButton)
+        draggingSplit_ = false;
     else
         panning_ = false;
 }

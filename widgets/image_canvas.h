@@ -8,8 +8,9 @@ namespace jiio::widgets {
 class MaskLayer;
 
 // Shows an image with zoom (wheel) and pan (right or middle drag), optionally
-// with a mask overlay that the left button paints. Canvases that compare
-// images share their view through setView()/viewChanged().
+// with a mask overlay that the left button paints, or as a split before/after
+// view whose divider the left button drags. Canvases that compare images share
+// their view through setView()/viewChanged().
 class ImageCanvas : public QWidget {
     Q_OBJECT
 public:
@@ -19,6 +20,11 @@ public:
     const QImage& image() const { return image_; }
     void setMaskLayer(MaskLayer* layer); // nullptr: no overlay, no painting
     void setPaintingEnabled(bool enabled) { painting_ = enabled; }
+    void setTitle(const QString& title);
+    // Split view: `before` left of the divider, the image right of it.
+    void setSplitImage(const QImage& before);
+    double splitFraction() const { return split_; } // divider position, 0..1 of the image width
+    void setSplitFraction(double fraction);
 
     // Scale (screen pixels per image pixel; 0 = fit) and the image point at
     // the centre of the widget.
@@ -45,8 +51,13 @@ protected:
 private:
     double effectiveZoom() const;
 
+    bool splitting() const { return !before_.isNull() && before_.size() == image_.size(); }
+
     QString title_;
     QImage image_;
+    QImage before_;
+    double split_ = 0.5;
+    bool draggingSplit_ = false;
     QPointer<MaskLayer> mask_;
     bool painting_ = true;
     double zoom_ = 0; // 0 = fit

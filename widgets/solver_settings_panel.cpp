@@ -3,8 +3,14 @@
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QFormLayout>
+#include <QHBoxLayout>
+#include <QInputDialog>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPushButton>
 #include <QSettings>
 #include <QSpinBox>
+#include <QUrl>
 
 namespace jiio::widgets {
 
@@ -24,6 +30,46 @@ QSpinBox* integer(int min, int max)
     auto* box = new QSpinBox;
     box->setRange(min, max);
     return box;
+}
+
+const char* const kPresetGroup = "solverPresets";
+
+// Built-in presets: the defaults, a quick look, and the naive baselines.
+struct BuiltInPreset {
+    const char* name;
+    SolverSettingsValues (*make)();
+};
+
+const BuiltInPreset kBuiltIn[] = {
+    {"Defaults (JIIO – Anderson)", [] { return SolverSettingsValues{}; }},
+    {"Quick preview (15 iterations)",
+     [] {
+         SolverSettingsValues v;
+         v.iterations = 15;
+         return v;
+     }},
+    {"Naive Adam baseline",
+     [] {
+         SolverSettingsValues v;
+         v.method = "naive-adam";
+         v.iterations = 40;
+         return v;
+     }},
+    {"Naive gradient descent baseline",
+     [] {
+         SolverSettingsValues v;
+         v.method = "naive-gd";
+         v.iterations = 40;
+         return v;
+     }},
+};
+
+const BuiltInPreset* builtIn(const QString& name)
+{
+    for (const auto& preset : kBuiltIn)
+        if (name == QLatin1String(preset.name))
+            return &preset;
+    return nullptr;
 }
 
 } // namespace
@@ -48,8 +94,31 @@ SolverSettingsPanel::SolverSettingsPanel(QWidget* parent) : QWidget(parent)
     seed_ = integer(0, 2147483647);
     threads_ = integer(0, 256);
     threads_->setSpecialValueText(tr("all cores"));
+    device_ = new QComboBox;
+    device_->addItem("CPU", "cpu");
+    deviceLabel_ = new QLabel(tr("Device"));
+
+    presets_ = new QComboBox;
+    presets_->setToolTip(tr("Named solver settings: built-in ones and your own"));
+    auto* savePreset = new QPushButton(tr("Save…"));
+    savePreset->setToolTip(tr("Save the current settings as a named preset"));
+    auto* deletePreset = new QPushButton(tr("Delete"));
+    connect(presets_, &QComboBox::activated, this, [this](int index) { applyPreset(presets_->itemText(index)); });
+    connect(savePreset, &QPushButton::clicked, this, [this] {
+        bool ok = false;
+        const QString name = QInputDialog::getText(this, tr("Save preset"), tr("Preset name:"), QLineEdit::Normal,
+                                                   QString(), &ok).trimmed();
+        if (ok && !name.isEmpty())
+            this->savePreset(name);
+    });
+    connect(deletePreset, &QPushButton::clicked, this, [this] { this->deletePreset(presets_->currentText()); });
+    auto* presetRow = new QHBoxLayout;
+    presetRow->addWidget(presets_, 1);
+    presetRow->addWidget(savePreset);
+    presetRow->addWidget(deletePreset);
 
     auto* form = new QFormLayout(this);
+    form->addRow(tr("Preset"), presetRow);
     form->addRow(tr("Method"), method_);
     form->addRow(tr("Iterations"), iterations_);
     form->addRow(tr("Tolerance"), tolerance_);
@@ -63,9 +132,13 @@ SolverSettingsPanel::SolverSettingsPanel(QWidget* parent) : QWidget(parent)
     form->addRow(tr("Anderson λ"), lambda_);
     form->addRow(tr("Seed"), seed_);
     form->addRow(tr("Threads"), threads_);
+    form->addRow(deviceLabel_, device_);
+    setDevices({"cpu"});
     setValues(SolverSettingsValues{});
+    refreshPresets();
 
     connect(method_, &QComboBox::currentIndexChanged, this, &SolverSettingsPanel::changed);
+    connect(device_, &QComboBox::currentIndexChanged, this, &SolverSettingsPanel::changed);
     for (auto* box : {iterations_, memory_, seed_, threads_})
         connect(box, &QSpinBox::valueChanged, this, &SolverSettingsPanel::changed);
     for (auto* box : {tolerance_, alphaZ_, alphaMu_, alphaX_, alphaXLate_, switchFraction_, beta_, lambda_})
@@ -88,6 +161,7 @@ SolverSettingsValues SolverSettingsPanel::values() const
     v.andersonLambda = lambda_->value();
     v.seed = seed_->value();
     v.threads = threads_->value();
+    v.device = device_->currentData().toString();
     return v;
 }
 
@@ -107,12 +181,93 @@ void SolverSettingsPanel::setValues(const SolverSettingsValues& v)
     lambda_->setValue(v.andersonLambda);
     seed_->setValue(v.seed);
     threads_->setValue(v.threads);
+    const int device = device_->findData(v.device);
+    device_->setCurrentIndex(device >= 0 ? device : 0);
+}
+
+void SolverSettingsPanel::setDevices(const QStringList& devices)
+{
+    const QString current = device_->currentData().toString();
+    device_->clear();
+    for (const QString& device : devices)
+        device_->addItem(device.toUpper(), device);
+    const int index = device_->findData(current);
+    device_->setCurrentIndex(index >= 0 ? index : 0);
+    device_->setVisible(devices.size() > 1);
+    deviceLabel_->setVisible(devices.size() > 1);
+}
+
+QStringList SolverSettingsPanel::presetNames() const
+{
+    QStringList names;
+    for (const auto& preset : kBuiltIn)
+        names << QString::fromLatin1(preset.name);
+    QSettings settings;
+    settings.beginGroup(kPresetGroup);
+    QStringList user = settings.childGroups();
+    user.sort(Qt::CaseInsensitive);
+    for (const QString& name : user)
+        names << QUrl::fromPercentEncoding(name.toLatin1());
+    return names;
+}
+
+bool SolverSettingsPanel::applyPreset(const QString& name)
+{
+    if (const auto* preset = builtIn(name)) {
+        SolverSettingsValues v = preset->make();
+        v.threads = threads_->value(); // machine settings are not part of a preset
+        v.device = device_->currentData().toString();
+        setValues(v);
+    } else if (presetNames().contains(name)) {
+        QSettings settings;
+        readGroup(settings, QString(kPresetGroup) + "/" + QString::fromLatin1(QUrl::toPercentEncoding(name)));
+    } else {
+        return false;
+    }
+    refreshPresets(name);
+    return true;
+}
+
+void SolverSettingsPanel::savePreset(const QString& name)
+{
+    if (builtIn(name))
+        return; // built-in names stay what they are
+    QSettings settings;
+    writeGroup(settings, QString(kPresetGroup) + "/" + QString::fromLatin1(QUrl::toPercentEncoding(name)));
+    refreshPresets(name);
+}
+
+bool SolverSettingsPanel::deletePreset(const QString& name)
+{
+    if (builtIn(name) || !presetNames().contains(name))
+        return false;
+    QSettings settings;
+    settings.remove(QString(kPresetGroup) + "/" + QString::fromLatin1(QUrl::toPercentEncoding(name)));
+    refreshPresets();
+    return true;
+}
+
+void SolverSettingsPanel::refreshPresets(const QString& selected)
+{
+    presets_->clear();
+    presets_->addItems(presetNames());
+    presets_->setCurrentIndex(selected.isEmpty() ? -1 : presets_->findText(selected));
 }
 
 void SolverSettingsPanel::load(QSettings& settings)
 {
+    readGroup(settings, "solver");
+}
+
+void SolverSettingsPanel::save(QSettings& settings) const
+{
+    writeGroup(settings, "solver");
+}
+
+void SolverSettingsPanel::readGroup(QSettings& settings, const QString& group)
+{
     const SolverSettingsValues d;
-    settings.beginGroup("solver");
+    settings.beginGroup(group);
     SolverSettingsValues v;
     v.method = settings.value("method", d.method).toString();
     v.iterations = settings.value("iterations", d.iterations).toInt();
@@ -126,15 +281,16 @@ void SolverSettingsPanel::load(QSettings& settings)
     v.andersonBeta = settings.value("andersonBeta", d.andersonBeta).toDouble();
     v.andersonLambda = settings.value("andersonLambda", d.andersonLambda).toDouble();
     v.seed = settings.value("seed", d.seed).toInt();
-    v.threads = settings.value("threads", d.threads).toInt();
+    v.threads = settings.value("threads", threads_->value()).toInt();
+    v.device = settings.value("device", device_->currentData().toString()).toString();
     settings.endGroup();
     setValues(v);
 }
 
-void SolverSettingsPanel::save(QSettings& settings) const
+void SolverSettingsPanel::writeGroup(QSettings& settings, const QString& group) const
 {
     const SolverSettingsValues v = values();
-    settings.beginGroup("solver");
+    settings.beginGroup(group);
     settings.setValue("method", v.method);
     settings.setValue("iterations", v.iterations);
     settings.setValue("tolerance", v.tolerance);
@@ -148,6 +304,7 @@ void SolverSettingsPanel::save(QSettings& settings) const
     settings.setValue("andersonLambda", v.andersonLambda);
     settings.setValue("seed", v.seed);
     settings.setValue("threads", v.threads);
+    settings.setValue("device", v.device);
     settings.endGroup();
 }
 

@@ -4,6 +4,7 @@
 
 class QComboBox;
 class QDoubleSpinBox;
+class QLabel;
 class QSettings;
 class QSpinBox;
 
@@ -24,9 +25,11 @@ struct SolverSettingsValues {
     double andersonLambda = 1e-4;
     int seed = 0;
     int threads = 0; // 0 = all cores
+    QString device = "cpu"; // "cpu" or "cuda"
 };
 
-// Every solver knob, with values persisted through QSettings.
+// Every solver knob, with values persisted through QSettings, and named
+// presets: a few built in, any number saved by the user (also in QSettings).
 class SolverSettingsPanel : public QWidget {
     Q_OBJECT
 public:
@@ -37,10 +40,25 @@ public:
     void load(QSettings& settings);
     void save(QSettings& settings) const;
 
+    // The devices offered (e.g. {"cpu", "cuda"}); the choice is shown only
+    // when there is more than one.
+    void setDevices(const QStringList& devices);
+
+    QStringList presetNames() const; // built-in first, then the user's
+    bool applyPreset(const QString& name);
+    void savePreset(const QString& name); // the current values; replaces a user preset of that name
+    bool deletePreset(const QString& name); // user presets only
+    QComboBox* presetCombo() const { return presets_; }
+
 Q_SIGNALS:
     void changed();
 
 private:
+    void refreshPresets(const QString& selected = {});
+    void readGroup(QSettings& settings, const QString& group);
+    void writeGroup(QSettings& settings, const QString& group) const;
+
+    QComboBox* presets_;
     QComboBox* method_;
     QSpinBox* iterations_;
     QDoubleSpinBox* tolerance_;
@@ -54,6 +72,8 @@ private:
     QDoubleSpinBox* lambda_;
     QSpinBox* seed_;
     QSpinBox* threads_;
+    QComboBox* device_;
+    QLabel* deviceLabel_;
 };
 
 } // namespace jiio::widgets

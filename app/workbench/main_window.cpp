@@ -2,6 +2,8 @@
 
 #include "compare_view.h"
 #include "image_convert.h"
+#include "model_picker.h"
+#include "training_view.h"
 
 #include "core/checkpoint.h"
 #include "core/corruption.h"
@@ -79,10 +81,24 @@ void MainWindow::buildUi()
     observation_ = new widgets::ImageCanvas(tr("Observation"));
     observation_->setMaskLayer(mask_);
     result_ = new widgets::ImageCanvas(tr("Reconstruction"));
-    result_->setPaintingEnabled(false);
-    // Synced zoom and pan.
-    connect(observation_, &widgets::ImageCanvas::viewChanged, result_, &widgets::ImageCanvas::setView);
-    connect(result_, &widgets::ImageCanvas::viewChanged, observation_, &widgets::ImageCanvas::setView);
+    split_ = new widgets::ImageCanvas(tr("Before | after (drag the divider)"));
+    difference_ = new widgets::ImageCanvas(tr("Difference"));
+    truth_ = new widgets::ImageCanvas(tr("Ground truth"));
+    views_ = new QTabWidget;
+    views_->addTab(result_, tr("Reconstruction"));
+    views_->addTab(split_, tr("Before / after"));
+    views_->addTab(difference_, tr("Difference"));
+    views_->addTab(truth_, tr("Ground truth"));
+    views_->setTabEnabled(views_->indexOf(truth_), false);
+    // Synced zoom and pan across every view.
+    const QList<widgets::ImageCanvas*> canvases{observation_, result_, split_, difference_, truth_};
+    for (auto* from : canvases) {
+        if (from != observation_)
+            from->setPaintingEnabled(false);
+        for (auto* to : canvases)
+            if (from != to)
+                connect(from, &widgets::ImageCanvas::viewChanged, to, &widgets::ImageCanvas::setView);
+    }
 
     plot_ = new widgets::ConvergencePlot;
     againstTime_ = new QCheckBox(tr("Plot against time"));
@@ -90,7 +106,7 @@ void MainWindow::buildUi()
 
     auto* images = new QSplitter(Qt::Horizontal);
     images->addWidget(observation_);
-    images->addWidget(result_);
+    images->addWidget(views_);
     auto* plots = new QWidget;
     auto* plotLayout = new QVBoxLayout(plots);
     plotLayout->setContentsMargins(0, 0, 0, 0);
@@ -107,12 +123,21 @@ void MainWindow::buildUi()
     tabs_ = new QTabWidget;
     tabs_->addTab(centre, tr("Restore"));
     tabs_->addTab(compare_, tr("Compare"));
+    training_ = new TrainingView;
+    tabs_->addTab(training_, tr("Train"));
+    connect(training_, &TrainingView::useModelRequested, this, [this](const QString& path) {
+        if (loadModel(path))
+            tabs_->setCurrentIndex(0);
+    });
+    connect(training_, &TrainingView::trainingFailed, this, &MainWindow::showError);
     setCentralWidget(tabs_);
 
     // Task controls and solver settings in a dock.
     task_ = new QComboBox;
     task_->addItem(tr("Inpainting (paint the missing pixels)"), "inpaint");
     task_->addItem(tr("Denoising"), "denoise");
+    task_->addItem(tr("Latent reconstruction (generative model)"), "reconstruct");
+    connect(task_, &QComboBox::currentIndexChanged, this, &MainWindow::onTaskChanged);
     sigma_ = new QDoubleSpinBox;
     sigma_->setRange(0.5, 255);
     sigma_->setValue(25);
@@ -139,10 +164,21 @@ void MainWindow::buildUi()
     panelLayout->addLayout(form);
     panelLayout->addWidget(settings_);
     panelLayout->addStretch();
+    settings_->setDevices(torch::cuda::is_available() ? QStringList{"cpu", "cuda"} : QStringList{"cpu"});
     auto* dock = new QDockWidget(tr("Problem and solver"));
     dock->setObjectName("settingsDock");
     dock->setWidget(panel);
     addDockWidget(Qt::LeftDockWidgetArea, dock);
+
+    picker_ = new ModelPicker;
+    connect(picker_, &ModelPicker::modelChosen, this, [this](const QString& path) {
+        if (!loadModel(path) && model_)
+            picker_->showModel(QString::fromStdString(model_->path)); // the current model stays
+    });
+    auto* modelDock = new QDockWidget(tr("Model"));
+    modelDock->setObjectName("modelDock");
+    modelDock->setWidget(picker_);
+    addDockWidget(Qt::LeftDockWidgetArea, modelDock);
 
     status_ = new QLabel(tr("Open an image to begin."));
     statusBar()->addWidget(status_, 1);
@@ -154,6 +190,11 @@ void MainWindow::buildActions()
     auto* open = file->addAction(tr("&Open image…"), QKeySequence::Open, this, &MainWindow::openDialog);
     recentMenu_ = file->addMenu(tr("Open &recent"));
     rebuildRecentMenu();
+    file->addAction(tr("Open &ground truth…"), this, [this] {
+        const QString path = QFileDialog::getOpenFileName(this, tr("Open ground truth"), {}, tr(kImageFilter));
+        if (!path.isEmpty())
+            setGroundTruth(path);
+    });
     saveAction_ = file->addAction(tr("&Save result…"), QKeySequence::Save, this, &MainWindow::saveResult);
     file->addAction(tr("Open &model…"), this, [this] {
         const QString path = QFileDialog::getOpenFileName(this, tr("Open model"), {}, tr("Models (*.pt);;All files (*)"));
@@ -198,8 +239,6 @@ bool MainWindow::loadModel(const QString& path)
 {
     try {
         auto loaded = std::make_shared<LoadedModel>(jiio::loadModel(path.toStdString()));
-        if (loaded->config.kind != ModelKind::Restoration)
-            throw Error("this model is a " + toString(loaded->config.kind) + " model, not a restoration model");
         if (running_)
             throw Error("stop the running solve before changing the model");
         model_ = loaded;
@@ -209,8 +248,16 @@ bool MainWindow::loadModel(const QString& path)
             return values;
         }());
         restartWorker();
-        status_->setText(tr("Model %1 (%2 channel(s), %3 parameters)")
+        picker_->showModel(path);
+        // A generative model's natural task is fitting its latent code.
+        const bool generative = loaded->config.kind == ModelKind::Generative;
+        if (generative && task_->currentData().toString() != "reconstruct")
+            setTask("reconstruct");
+        else if (!generative && task_->currentData().toString() == "reconstruct")
+            setTask("inpaint");
+        status_->setText(tr("Model %1 (%2, %3 channel(s), %4 parameters)")
                              .arg(QFileInfo(path).fileName())
+                             .arg(QString::fromStdString(toString(loaded->config.kind)))
                              .arg(loaded->config.imageChannels)
                              .arg(loaded->model->parameterCount()));
         updateActions();
@@ -221,16 +268,45 @@ bool MainWindow::loadModel(const QString& path)
     }
 }
 
-bool MainWindow::ensureModelFor(int channels)
+QString MainWindow::currentModelPath() const
 {
-    if (model_ && model_->config.imageChannels == channels)
+    return model_ ? QString::fromStdString(model_->path) : QString();
+}
+
+bool MainWindow::modelFits(const ImageData& image) const
+{
+    if (!model_)
+        return false;
+    const ModelConfig& config = model_->config;
+    if (config.kind == ModelKind::Generative)
+        return image.colorChannels() == config.imageChannels && image.width() <= config.imageSize
+            && image.height() <= config.imageSize;
+    return config.imageChannels == image.colorChannels();
+}
+
+bool MainWindow::ensureModelFor(const ImageData& image)
+{
+    if (modelFits(image))
         return true;
-    if (!explicitModelPath_.isEmpty())
-        return model_ != nullptr;
+    if (!explicitModelPath_.isEmpty() && model_ && model_->config.kind == ModelKind::Restoration)
+        return true; // the user's model stays; the image is converted
     try {
-        return loadModel(QString::fromStdString(locateDefaultRestorationModel(channels)));
+        return loadModel(QString::fromStdString(locateDefaultRestorationModel(image.colorChannels())));
     } catch (const std::exception&) {
         return model_ != nullptr; // keep the current model; the image is converted
+    }
+}
+
+void MainWindow::onTaskChanged()
+{
+    // Latent reconstruction needs a generative model: bring in the shipped one.
+    if (task_->currentData().toString() != "reconstruct" || running_
+        || (model_ && model_->config.kind == ModelKind::Generative))
+        return;
+    try {
+        loadModel(QString::fromStdString(locateDefaultGenerativeModel()));
+    } catch (const std::exception& e) {
+        showError(QString::fromStdString(oneLine(e.what())));
     }
 }
 
@@ -264,8 +340,10 @@ void MainWindow::restartWorker()
         Q_EMIT compareFinished();
     });
     connect(worker_, &SolveWorker::preview, this, [this](const QImage& image) {
-        if (running_)
-            result_->setImage(image);
+        if (!running_)
+            return;
+        result_->setImage(image);
+        split_->setImage(image);
     });
     connect(worker_, &SolveWorker::finished, this, &MainWindow::onFinished);
     connect(worker_, &SolveWorker::failed, this, &MainWindow::onFailed);
@@ -280,7 +358,7 @@ bool MainWindow::openImage(const QString& path)
     }
     try {
         ImageData loaded = readImage(path.toStdString());
-        ensureModelFor(loaded.colorChannels());
+        ensureModelFor(loaded);
         if (model_ && model_->config.imageChannels == 1 && loaded.colorChannels() == 3) {
             // Only a gray model is at hand (an RGB model restores gray images itself).
             cv::Mat converted;
@@ -293,6 +371,7 @@ bool MainWindow::openImage(const QString& path)
         const QImage shown = toQImage(observed_->color);
         observation_->setImage(shown);
         result_->setImage(QImage());
+        refreshComparisonViews();
         mask_->reset(shown.size());
         plot_->clear();
         setWindowTitle(tr("JIIO Workbench – %1").arg(QFileInfo(path).fileName()));
@@ -328,8 +407,49 @@ void MainWindow::addSyntheticNoise()
     groundTruth_ = toQImage(observed_->color);
     observed_->color = addGaussianNoise(observed_->color, sigma_->value(), 0);
     observation_->setImage(toQImage(observed_->color));
+    refreshComparisonViews();
     setTask("denoise");
     status_->setText(tr("Added Gaussian noise, σ = %1; the clean image is the ground truth.").arg(sigma_->value()));
+}
+
+bool MainWindow::setGroundTruth(const QString& path)
+{
+    try {
+        ImageData truth = readImage(path.toStdString());
+        if (truth.color.size() != observed_->color.size())
+            throw Error("the ground truth is " + std::to_string(truth.width()) + "x" + std::to_string(truth.height())
+                        + " but the image is " + std::to_string(observed_->width()) + "x"
+                        + std::to_string(observed_->height()));
+        if (truth.colorChannels() != observed_->colorChannels())
+            cv::cvtColor(truth.color, truth.color, truth.colorChannels() == 3 ? cv::COLOR_RGB2GRAY : cv::COLOR_GRAY2RGB);
+        groundTruth_ = toQImage(truth.color);
+        refreshComparisonViews();
+        return true;
+    } catch (const std::exception& e) {
+        showError(tr("Cannot use the ground truth: %1").arg(QString::fromStdString(oneLine(e.what()))));
+        return false;
+    }
+}
+
+void MainWindow::refreshComparisonViews()
+{
+    const QImage observation = observation_->image();
+    const QImage& result = result_->image();
+    split_->setImage(result.isNull() ? observation : result);
+    split_->setSplitImage(result.isNull() ? QImage() : observation);
+    truth_->setImage(groundTruth_);
+    views_->setTabEnabled(views_->indexOf(truth_), !groundTruth_.isNull());
+    const bool againstTruth = !groundTruth_.isNull();
+    const QImage& reference = againstTruth ? groundTruth_ : observation;
+    if (result.isNull() || reference.size() != result.size()) {
+        difference_->setImage(QImage());
+        return;
+    }
+    // |result - reference|, amplified so small errors show.
+    cv::Mat difference;
+    cv::absdiff(fromQImage(result), fromQImage(reference), difference);
+    difference_->setImage(toQImage(cv::min(difference * 4.0, 1.0)));
+    difference_->setTitle(againstTruth ? tr("|result − ground truth| × 4") : tr("|result − observation| × 4"));
 }
 
 std::optional<SolveJob> MainWindow::makeJob()
@@ -354,6 +474,10 @@ std::optional<SolveJob> MainWindow::makeJob()
             return std::nullopt;
         }
         job.missingMask = maskToMat(mask_->mask());
+    }
+    if (job.task == "reconstruct" && model_->config.kind != ModelKind::Generative) {
+        showError(tr("Latent reconstruction needs a generative model (choose one under Model)."));
+        return std::nullopt;
     }
     job.settings = settings_->values();
     QSettings settings;
@@ -398,6 +522,7 @@ void MainWindow::onFinished(const QImage& result, const QString& summary)
     running_ = false;
     lastResult_ = result;
     result_->setImage(result);
+    refreshComparisonViews();
     QString text = tr("Done: %1").arg(summary);
     if (!groundTruth_.isNull()) {
         const double value = psnr(fromQImage(groundTruth_), fromQImage(result));

@@ -32,6 +32,8 @@ class SolverSettingsPanel;
 namespace jiio::workbench {
 
 class CompareView;
+class ModelPicker;
+class TrainingView;
 
 // The restore view: an image, its mask or noise level, the solver settings,
 // and the joint iteration running live in a worker thread.
@@ -55,10 +57,19 @@ public:
     QAction* runAction() const { return runAction_; }
     QAction* stopAction() const { return stopAction_; }
     CompareView* compareView() const { return compare_; }
+    TrainingView* trainingView() const { return training_; }
+    ModelPicker* modelPicker() const { return picker_; }
     QTabWidget* tabs() const { return tabs_; }
-    void setTask(const QString& task); // "inpaint" or "denoise"
+    // Reconstruction, before/after, difference and ground-truth views.
+    QTabWidget* resultViews() const { return views_; }
+    widgets::ImageCanvas* splitCanvas() const { return split_; }
+    widgets::ImageCanvas* differenceCanvas() const { return difference_; }
+    widgets::ImageCanvas* truthCanvas() const { return truth_; }
+    QString currentModelPath() const;
+    void setTask(const QString& task); // "inpaint", "denoise" or "reconstruct"
     void setSigma(double sigma);
     void addSyntheticNoise(); // keeps the clean image as ground truth
+    bool setGroundTruth(const QString& path);
 
 Q_SIGNALS:
     void solveRequested(const jiio::workbench::SolveJob& job);
@@ -93,7 +104,10 @@ private:
     void saveMaskDialog();
     void addRecent(const QString& path);
     void rebuildRecentMenu();
-    bool ensureModelFor(int channels);
+    bool ensureModelFor(const ImageData& image);
+    bool modelFits(const ImageData& image) const;
+    void refreshComparisonViews();
+    void onTaskChanged();
 
     std::shared_ptr<LoadedModel> model_;
     QString explicitModelPath_;
@@ -103,10 +117,16 @@ private:
 
     widgets::ImageCanvas* observation_ = nullptr;
     widgets::ImageCanvas* result_ = nullptr;
+    widgets::ImageCanvas* split_ = nullptr;
+    widgets::ImageCanvas* difference_ = nullptr;
+    widgets::ImageCanvas* truth_ = nullptr;
+    QTabWidget* views_ = nullptr;
     widgets::ConvergencePlot* plot_ = nullptr;
     widgets::MaskLayer* mask_ = nullptr;
     widgets::SolverSettingsPanel* settings_ = nullptr;
     CompareView* compare_ = nullptr;
+    TrainingView* training_ = nullptr;
+    ModelPicker* picker_ = nullptr;
     QTabWidget* tabs_ = nullptr;
     QComboBox* task_ = nullptr;
     QDoubleSpinBox* sigma_ = nullptr;

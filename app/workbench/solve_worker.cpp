@@ -78,6 +78,16 @@ SolveWorker::~SolveWorker() = default;
 
 namespace {
 
+// The solve runs where the model lives; move it when the user picked another device.
+void placeModel(LoadedModel& loaded, const QString& device)
+{
+    const torch::Device target = device == "cuda" ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+    if (target.is_cuda() && !torch::cuda::is_available())
+        throw Error("CUDA was chosen but no CUDA device is available");
+    if (loaded.model->parameters().front().device() != target)
+        loaded.model->to(target);
+}
+
 RestoreRequest toRequest(const SolveJob& job)
 {
     RestoreRequest request;
@@ -110,6 +120,7 @@ void SolveWorker::compare(const SolveJob& job, const QStringList& methods)
     stop_ = false;
     try {
         configureThreads(job.settings.threads);
+        placeModel(*model_, job.settings.device);
         for (const QString& method : methods) {
             if (stop_)
                 break;
@@ -131,7 +142,8 @@ void SolveWorker::compare(const SolveJob& job, const QStringList& methods)
             Q_EMIT compareRowReady(row);
         }
         const QStringList baselines = job.task == "inpaint" ? QStringList{"telea", "navier-stokes"}
-                                                            : QStringList{"non-local means"};
+                                    : job.task == "denoise" ? QStringList{"non-local means"}
+                                                            : QStringList{}; // reconstruction has no classical twin
         for (const QString& method : baselines) {
             if (stop_)
                 break;
@@ -155,6 +167,7 @@ void SolveWorker::solve(const SolveJob& job)
     try {
         // Grad mode and thread settings are per thread: set them here.
         configureThreads(job.settings.threads);
+        placeModel(*model_, job.settings.device);
         torch::manual_seed(uint64_t(job.settings.seed));
         RestoreRequest request = toRequest(job);
         request.onPreview = [this](const cv::Mat& image) { Q_EMIT preview(toQImage(image)); };

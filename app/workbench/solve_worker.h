@@ -19,7 +19,7 @@ namespace jiio::workbench {
 
 // Everything one restoration needs, as plain values copied into the worker.
 struct SolveJob {
-    QString task = "inpaint"; // "inpaint" or "denoise"
+    QString task = "inpaint"; // "inpaint", "denoise" or "reconstruct"
     double sigma = 25;
     cv::Mat observation;      // float [0, 1], RGB or gray
     cv::Mat missingMask;      // CV_8U, 255 = missing (inpainting)

@@ -1,0 +1,34 @@
+#pragma once
+#include <QTimer>
+#include <QWidget>
+
+class QCustomPlot;
+class QCPGraph;
+
+namespace jiio::widgets {
+
+// Live training curves: the per-step loss (log scale) and the validation PSNR
+// (right axis) against the training step. Redraws at most every 100 ms.
+class TrainingPlot : public QWidget {
+    Q_OBJECT
+public:
+    explicit TrainingPlot(QWidget* parent = nullptr);
+
+    void addLoss(int step, double loss);
+    void addValidation(int step, double psnr);
+    void clear();
+
+    int lossCount() const;
+    int validationCount() const;
+    bool exportTo(const QString& path); // PNG or PDF by extension
+
+private:
+    void scheduleReplot();
+
+    QCustomPlot* plot_;
+    QCPGraph* loss_;
+    QCPGraph* validation_;
+    QTimer replotTimer_;
+};
+
+} // namespace jiio::widgets
