@@ -1,12 +1,31 @@
 #!/usr/bin/env bash
 # Takes the README's screenshots of the real window under Xvfb.
 #   scripts/screenshots.sh [MODEL]      (default: the shipped RGB model)
+# Runs with its own settings folder, so a user's saved settings do not leak in.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bin="$root/build/bin"
 samples="$root/resources/samples"
 model="${1:-$root/models/restore-rgb.pt}"
 command -v import >/dev/null || { echo "needs ImageMagick's import (apt-get install imagemagick)" >&2; exit 1; }
+
+home="$(mktemp -d)"
+trap 'rm -rf "$home"' EXIT
+export XDG_CONFIG_HOME="$home/config" XDG_DATA_HOME="$home/data"
+mkdir -p "$XDG_CONFIG_HOME/jiio"
+# A small generative run, so the training tab shows curves and samples within a minute.
+cat > "$XDG_CONFIG_HOME/jiio/jiio-workbench.conf" <<'CONF'
+[training]
+kind=generative
+data=fashion-mnist
+width=8
+latentChannels=32
+batchSize=16
+jiioIterations=20
+learningRate=0.002
+steps=300
+validateEvery=5
+CONF
 
 shoot() { # name delay arguments...
   local name="$1" delay="$2"
@@ -19,4 +38,7 @@ shoot() { # name delay arguments...
   echo "wrote docs/$name"
 }
 
-shoot screenshot-restore.png 2.5 "$samples/fruits-masked.png" --mask "$samples/fruits-mask.png" --model "$model" --run
+shoot screenshot-restore.png "${RESTORE_DELAY:-6}" "$samples/fruits-masked.png" --mask "$samples/fruits-mask.png" --model "$model" --run
+shoot screenshot-compare.png "${COMPARE_DELAY:-45}" "$samples/fruits-clean.png" --sigma 25 --noise --task denoise \
+  --model "$model" --tab compare --run
+shoot screenshot-train.png "${TRAIN_DELAY:-60}" --tab train --run

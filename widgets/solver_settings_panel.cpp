@@ -99,6 +99,8 @@ SolverSettingsPanel::SolverSettingsPanel(QWidget* parent) : QWidget(parent)
     deviceLabel_ = new QLabel(tr("Device"));
 
     presets_ = new QComboBox;
+    presets_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    presets_->setMinimumContentsLength(10);
     presets_->setToolTip(tr("Named solver settings: built-in ones and your own"));
     auto* savePreset = new QPushButton(tr("Save…"));
     savePreset->setToolTip(tr("Save the current settings as a named preset"));

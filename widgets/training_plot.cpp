@@ -12,6 +12,10 @@ TrainingPlot::TrainingPlot(QWidget* parent) : QWidget(parent), plot_(new QCustom
 {
     plot_->setMinimumHeight(160);
     plot_->xAxis->setLabel(tr("training step"));
+    QSharedPointer<QCPAxisTickerFixed> steps(new QCPAxisTickerFixed); // whole steps only
+    steps->setTickStep(1.0);
+    steps->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
+    plot_->xAxis->setTicker(steps);
     plot_->yAxis->setLabel(tr("training loss (MSE)"));
     plot_->yAxis->setScaleType(QCPAxis::stLogarithmic);
     plot_->yAxis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
@@ -35,7 +39,7 @@ TrainingPlot::TrainingPlot(QWidget* parent) : QWidget(parent), plot_(new QCustom
     replotTimer_.setSingleShot(true);
     replotTimer_.setInterval(100);
     connect(&replotTimer_, &QTimer::timeout, this, [this] {
-        plot_->rescaleAxes();
+        fitRanges();
         plot_->replot(QCustomPlot::rpQueuedReplot);
     });
 }
@@ -73,9 +77,17 @@ int TrainingPlot::validationCount() const
     return validation_->dataCount();
 }
 
-bool TrainingPlot::exportTo(const QString& path)
+void TrainingPlot::fitRanges()
 {
     plot_->rescaleAxes();
+    // A little room above and below the PSNR curve, which otherwise touches the frame.
+    const QCPRange psnr = plot_->yAxis2->range();
+    plot_->yAxis2->setRange(psnr.lower - 0.5, psnr.upper + 0.5);
+}
+
+bool TrainingPlot::exportTo(const QString& path)
+{
+    fitRanges();
     plot_->replot();
     return path.endsWith(".pdf", Qt::CaseInsensitive) ? plot_->savePdf(path) : plot_->savePng(path);
 }

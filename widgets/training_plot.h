@@ -24,6 +24,7 @@ public:
 
 private:
     void scheduleReplot();
+    void fitRanges();
 
     QCustomPlot* plot_;
     QCPGraph* loss_;

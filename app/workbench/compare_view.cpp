@@ -24,7 +24,9 @@ enum Column { Thumbnail, Method, Objective, Psnr, Ssim, Iterations, FunctionEval
 
 CompareView::CompareView(QWidget* parent) : QWidget(parent)
 {
+    // Two rows, so the tab stays narrow enough beside the settings dock.
     auto* controls = new QHBoxLayout;
+    auto* actions = new QHBoxLayout;
     for (const auto& [id, label] : {std::pair<QString, QString>{"jiio-anderson", tr("JIIO – Anderson")},
                                     {"jiio-picard", tr("JIIO – Picard")},
                                     {"naive-adam", tr("Naive – Adam")},
@@ -41,12 +43,13 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent)
     auto* againstTime = new QCheckBox(tr("Against time"));
     auto* exportTable = new QPushButton(tr("Export table…"));
     auto* exportPlot = new QPushButton(tr("Export plot…"));
-    controls->addWidget(compare_);
-    controls->addWidget(stop_);
     controls->addStretch();
-    controls->addWidget(againstTime);
-    controls->addWidget(exportTable);
-    controls->addWidget(exportPlot);
+    actions->addWidget(compare_);
+    actions->addWidget(stop_);
+    actions->addStretch();
+    actions->addWidget(againstTime);
+    actions->addWidget(exportTable);
+    actions->addWidget(exportPlot);
 
     plot_ = new widgets::ConvergencePlot;
     table_ = new QTableWidget(0, ColumnCount);
@@ -62,6 +65,7 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent)
     split->addWidget(table_);
     auto* layout = new QVBoxLayout(this);
     layout->addLayout(controls);
+    layout->addLayout(actions);
     layout->addWidget(split);
 
     connect(compare_, &QPushButton::clicked, this, [this] { Q_EMIT compareRequested(selectedMethods()); });

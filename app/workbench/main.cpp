@@ -20,11 +20,13 @@ int main(int argc, char** argv)
     parser.setApplicationDescription("Joint inference and input optimisation for deep equilibrium models.");
     parser.addHelpOption();
     parser.addVersionOption();
-    parser.addOption({"model", "Restoration model to use (default: the shipped one).", "file"});
+    parser.addOption({"model", "Model to use (default: the shipped one for the image).", "file"});
     parser.addOption({"mask", "Inpainting mask for the image (non-zero = missing).", "file"});
-    parser.addOption({"task", "inpaint (default) or denoise.", "task"});
+    parser.addOption({"task", "inpaint (default), denoise or reconstruct.", "task"});
     parser.addOption({"sigma", "Denoising noise level on the 0-255 scale.", "S"});
-    parser.addOption({"run", "Start solving right away."});
+    parser.addOption({"noise", "Add synthetic noise of --sigma to the image (the clean image becomes the ground truth)."});
+    parser.addOption({"tab", "Tab to show: restore (default), compare or train.", "tab"});
+    parser.addOption({"run", "Start right away: solve, compare or train, by the tab shown."});
     parser.addPositionalArgument("image", "Image to open at start.", "[image]");
     parser.process(app);
 
@@ -32,17 +34,23 @@ int main(int argc, char** argv)
     jiio::workbench::MainWindow window(parser.value("model"));
     window.resize(1280, 860);
     window.showMaximized();
-    if (!parser.positionalArguments().isEmpty() && window.openImage(parser.positionalArguments().front())) {
-        if (parser.isSet("task"))
-            window.setTask(parser.value("task"));
+    if (parser.isSet("tab") && !window.showTab(parser.value("tab")))
+        qWarning("unknown tab '%s' (expected restore, compare or train)", qPrintable(parser.value("tab")));
+    const bool opened =
+        !parser.positionalArguments().isEmpty() && window.openImage(parser.positionalArguments().front());
+    if (opened) {
         if (parser.isSet("sigma"))
             window.setSigma(parser.value("sigma").toDouble());
+        if (parser.isSet("noise"))
+            window.addSyntheticNoise();
+        if (parser.isSet("task"))
+            window.setTask(parser.value("task"));
         if (parser.isSet("mask")) {
             if (const QString error = window.maskLayer()->load(parser.value("mask")); !error.isEmpty())
                 qWarning("%s", qPrintable(error));
         }
-        if (parser.isSet("run"))
-            window.run();
     }
+    if (parser.isSet("run") && (opened || parser.value("tab") == "train"))
+        window.runVisibleTab();
     return app.exec();
 }

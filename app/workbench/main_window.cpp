@@ -134,9 +134,11 @@ void MainWindow::buildUi()
 
     // Task controls and solver settings in a dock.
     task_ = new QComboBox;
-    task_->addItem(tr("Inpainting (paint the missing pixels)"), "inpaint");
+    task_->addItem(tr("Inpainting"), "inpaint");
     task_->addItem(tr("Denoising"), "denoise");
-    task_->addItem(tr("Latent reconstruction (generative model)"), "reconstruct");
+    task_->addItem(tr("Latent reconstruction"), "reconstruct");
+    task_->setItemData(0, tr("Paint the missing pixels on the observation"), Qt::ToolTipRole);
+    task_->setItemData(2, tr("Fit a generative model's latent code to the image"), Qt::ToolTipRole);
     connect(task_, &QComboBox::currentIndexChanged, this, &MainWindow::onTaskChanged);
     sigma_ = new QDoubleSpinBox;
     sigma_->setRange(0.5, 255);
@@ -509,6 +511,25 @@ void MainWindow::run()
     runClock_.start();
     updateActions();
     Q_EMIT solveRequested(*job);
+}
+
+bool MainWindow::showTab(const QString& name)
+{
+    const QHash<QString, QWidget*> pages{{"restore", tabs_->widget(0)}, {"compare", compare_}, {"train", training_}};
+    if (!pages.contains(name))
+        return false;
+    tabs_->setCurrentWidget(pages.value(name));
+    return true;
+}
+
+void MainWindow::runVisibleTab()
+{
+    if (tabs_->currentWidget() == compare_)
+        startCompare(compare_->selectedMethods());
+    else if (tabs_->currentWidget() == training_)
+        training_->start();
+    else
+        run();
 }
 
 void MainWindow::stop()

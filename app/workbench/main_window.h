@@ -79,6 +79,10 @@ Q_SIGNALS:
     void compareFinished();
 
 public Q_SLOTS:
+    // "restore", "compare" or "train".
+    bool showTab(const QString& name);
+    // Starts what the visible tab does: a solve, a comparison or a training run.
+    void runVisibleTab();
     void run();
     void stop();
     void startCompare(const QStringList& methods);

@@ -25,6 +25,8 @@ ModelPicker::ModelPicker(QWidget* parent) : QWidget(parent), combo_(new QComboBo
         combo_->addItem(QFileInfo(file).fileName(), file);
     }
     combo_->addItem(tr("Other checkpoint…"), kBrowse);
+    combo_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    combo_->setMinimumContentsLength(12);
     combo_->setCurrentIndex(-1);
     connect(combo_, &QComboBox::activated, this, &ModelPicker::onActivated);
     card_->setOpenExternalLinks(false);

@@ -14,8 +14,8 @@
 #include <QLineEdit>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QSettings>
 #include <QSpinBox>
-#include <QSplitter>
 #include <QStandardPaths>
 #include <QVBoxLayout>
 
@@ -68,7 +68,51 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent), worker_(new Train
     connect(worker_, &TrainingWorker::finished, this, &TrainingView::onFinished);
     connect(worker_, &TrainingWorker::failed, this, &TrainingView::onFailed);
     thread_.start();
+    loadSettings();
     setRunning(false);
+}
+
+void TrainingView::loadSettings()
+{
+    QSettings settings;
+    settings.beginGroup("training");
+    const TrainingJob d;
+    TrainingJob job;
+    job.kind = settings.value("kind", d.kind).toString();
+    job.data = settings.value("data", d.data).toString();
+    job.channels = settings.value("channels", d.channels).toInt();
+    job.inpaintFraction = settings.value("inpaintFraction", d.inpaintFraction).toDouble();
+    job.width = settings.value("width", d.width).toInt();
+    job.latentChannels = settings.value("latentChannels", d.latentChannels).toInt();
+    job.batchSize = settings.value("batchSize", d.batchSize).toInt();
+    job.patchSize = settings.value("patchSize", d.patchSize).toInt();
+    job.jiioIterations = settings.value("jiioIterations", d.jiioIterations).toInt();
+    job.learningRate = settings.value("learningRate", d.learningRate).toDouble();
+    job.steps = settings.value("steps", d.steps).toInt();
+    job.validateEvery = settings.value("validateEvery", d.validateEvery).toInt();
+    job.checkpointPath = output_->text(); // a fresh file name for every session
+    settings.endGroup();
+    setJob(job);
+}
+
+void TrainingView::saveSettings() const
+{
+    const TrainingJob job = this->job();
+    QSettings settings;
+    settings.beginGroup("training");
+    settings.setValue("kind", job.kind);
+    settings.setValue("data", job.data);
+    settings.setValue("channels", job.channels);
+    settings.setValue("inpaintFraction", job.inpaintFraction);
+    settings.setValue("width", job.width);
+    settings.setValue("latentChannels", job.latentChannels);
+    settings.setValue("batchSize", job.batchSize);
+    settings.setValue("patchSize", job.patchSize);
+    settings.setValue("jiioIterations", job.jiioIterations);
+    settings.setValue("learningRate", job.learningRate);
+    settings.setValue("steps", job.steps);
+    settings.setValue("validateEvery", job.validateEvery);
+    settings.endGroup();
 }
 
 TrainingView::~TrainingView()
@@ -81,6 +125,8 @@ TrainingView::~TrainingView()
 void TrainingView::buildForm()
 {
     kind_ = new QComboBox;
+    kind_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    kind_->setMinimumContentsLength(14);
     kind_->addItem(tr("Restoration (inpainting and denoising)"), "restoration");
     kind_->addItem(tr("Generative (latent codes)"), "generative");
     data_ = new QComboBox;
@@ -118,7 +164,15 @@ void TrainingView::buildForm()
     steps_ = spinBox(1, 1000000, 1000);
     validateEvery_ = spinBox(1, 100000, 50);
     output_ = new QLineEdit(defaultCheckpointPath());
-    connect(kind_, &QComboBox::currentIndexChanged, this, &TrainingView::updateDataControls);
+    connect(kind_, &QComboBox::currentIndexChanged, this, [this] {
+        // A generative model's code is a vector, not a grid: it wants more channels.
+        const bool generative = kind_->currentData().toString() == "generative";
+        if (generative && latent_->value() == TrainingJob{}.latentChannels)
+            latent_->setValue(64);
+        else if (!generative && latent_->value() == 64)
+            latent_->setValue(TrainingJob{}.latentChannels);
+        updateDataControls();
+    });
     connect(data_, &QComboBox::currentIndexChanged, this, &TrainingView::updateDataControls);
 
     auto* folderRow = new QHBoxLayout;
@@ -158,32 +212,32 @@ void TrainingView::buildForm()
     for (auto* button : {start_, stop_, resume_, use_})
         buttons->addWidget(button);
 
+    samples_ = new QLabel(tr("Validation samples appear here:\ninput, reconstruction, target."));
+    samples_->setAlignment(Qt::AlignCenter);
+    samples_->setMinimumHeight(120);
+    auto* samplesBox = new QGroupBox(tr("Validation samples (input · reconstruction · target)"));
+    auto* samplesLayout = new QVBoxLayout(samplesBox);
+    samplesLayout->addWidget(samples_);
+
     auto* settings = new QGroupBox(tr("Run"));
     auto* settingsLayout = new QVBoxLayout(settings);
     settingsLayout->addLayout(form);
     settingsLayout->addLayout(buttons);
-    settingsLayout->addStretch();
+    auto* left = new QVBoxLayout;
+    left->addWidget(settings);
+    left->addWidget(samplesBox, 1);
 
     plot_ = new widgets::TrainingPlot;
-    samples_ = new QLabel(tr("Validation samples appear here: input, reconstruction, target."));
-    samples_->setAlignment(Qt::AlignCenter);
-    samples_->setMinimumWidth(220);
     progress_ = new QProgressBar;
     progress_->setFormat(tr("%v / %m steps"));
     status_ = new QLabel(tr("Set up a run and press Start."));
     status_->setWordWrap(true);
-
-    auto* live = new QSplitter(Qt::Horizontal);
-    live->addWidget(plot_);
-    live->addWidget(samples_);
-    live->setStretchFactor(0, 3);
-    live->setStretchFactor(1, 1);
     auto* right = new QVBoxLayout;
-    right->addWidget(live, 1);
+    right->addWidget(plot_, 1);
     right->addWidget(progress_);
     right->addWidget(status_);
     auto* layout = new QHBoxLayout(this);
-    layout->addWidget(settings);
+    layout->addLayout(left);
     layout->addLayout(right, 1);
     updateDataControls();
 }
@@ -251,6 +305,7 @@ void TrainingView::start()
 {
     if (running_)
         return;
+    saveSettings();
     plot_->clear();
     launch(job());
 }

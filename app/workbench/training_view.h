@@ -29,6 +29,9 @@ public:
 
     TrainingJob job() const;     // the form as a job
     void setJob(const TrainingJob& job);
+    // The form is kept in QSettings between sessions (saved at each start).
+    void loadSettings();
+    void saveSettings() const;
     bool isRunning() const { return running_; }
     QString lastCheckpoint() const { return checkpoint_; }
 

@@ -13,13 +13,13 @@ namespace jiio::workbench {
 
 namespace {
 
-// Rows of (input, reconstruction, target), each tile at least 96 pixels wide
+// Rows of (input, reconstruction, target), each tile at least 64 pixels wide
 // so that 28x28 items stay visible.
 QImage sampleGrid(const TrainingSamples& samples)
 {
     const int rows = int(samples.clean.size(0));
     const int side = int(samples.clean.size(3));
-    const int tile = std::max(96, side);
+    const int tile = std::max(64, std::min(side, 128));
     const int gap = 4;
     QImage grid(3 * tile + 2 * gap, rows * tile + (rows - 1) * gap, QImage::Format_RGB888);
     grid.fill(Qt::darkGray);
