@@ -143,12 +143,17 @@ double Trainer::trainStep()
         auto penalty = options_.jacobianWeight * jacobianFrobeniusEstimate(model_, layout, z, x).mean();
         penalty.backward();
     }
-    torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.gradientClip);
+    const double norm = torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.gradientClip);
     const double progress = double(step_) / double(options_.steps);
     const double rate = options_.learningRate * 0.5 * (1.0 + std::cos(kPi * std::min(progress, 1.0)));
     for (auto& group : optimizer_->param_groups())
         static_cast<torch::optim::AdamOptions&>(group.options()).lr(rate);
-    optimizer_->step();
+    // A non-finite loss or gradient (a diverged inner solve) would poison the
+    // parameters and Adam's moments: skip the update, keep the step count.
+    if (std::isfinite(loss) && std::isfinite(norm))
+        optimizer_->step();
+    else
+        ++skippedSteps_;
     ++step_;
     return loss;
 }

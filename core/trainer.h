@@ -79,6 +79,8 @@ public:
     TrainingProgress run(TrainingObserver& observer);
 
     int step() const { return step_; }
+    // Steps whose update was skipped because the loss or gradient was not finite.
+    int skippedSteps() const { return skippedSteps_; }
     DeqModel& model() { return model_; }
     const TrainingOptions& options() const { return options_; }
     double validate();
@@ -109,6 +111,7 @@ private:
     std::unique_ptr<torch::optim::Adam> optimizer_;
     std::mt19937_64 random_;
     int step_ = 0;
+    int skippedSteps_ = 0;
     TrainingSamples samples_;
 };
 

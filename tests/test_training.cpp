@@ -195,6 +195,32 @@ private Q_SLOTS:
         QCOMPARE(test[0].rows, 28);
     }
 
+    void aNonFiniteBatchLeavesTheParametersAlone()
+    {
+        class PoisonedSource : public SyntheticSource {
+        public:
+            PoisonedSource() : SyntheticSource(true) {}
+            torch::Tensor sample(int batch, std::mt19937_64& random) override
+            {
+                return SyntheticSource::sample(batch, random) * std::nan("");
+            }
+        };
+        auto options = quickOptions();
+        options.steps = 2;
+        Trainer trainer(test::tinyModel(1), options, std::make_unique<PoisonedSource>(),
+                        dir_.filePath("poisoned.pt").toStdString());
+        std::vector<torch::Tensor> before;
+        for (const auto& p : trainer.model()->parameters())
+            before.push_back(p.detach().clone());
+        Recorder recorder;
+        trainer.run(recorder);
+        QCOMPARE(trainer.step(), 2);
+        QCOMPARE(trainer.skippedSteps(), 2);
+        const auto after = trainer.model()->parameters();
+        for (size_t i = 0; i < before.size(); ++i)
+            QVERIFY(torch::equal(before[i], after[i].detach()));
+    }
+
     void validationReportsAPsnr()
     {
         Trainer trainer(test::tinyModel(1), quickOptions(), std::make_unique<SyntheticSource>(false),
