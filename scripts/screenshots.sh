@@ -41,4 +41,5 @@ shoot() { # name delay arguments...
 shoot screenshot-restore.png "${RESTORE_DELAY:-6}" "$samples/fruits-masked.png" --mask "$samples/fruits-mask.png" --model "$model" --run
 shoot screenshot-compare.png "${COMPARE_DELAY:-45}" "$samples/fruits-clean.png" --sigma 25 --noise --task denoise \
   --model "$model" --tab compare --run
+shoot screenshot-latent.png "${LATENT_DELAY:-8}" "$samples/fashion-ankle-boot.png" --task reconstruct --run
 shoot screenshot-train.png "${TRAIN_DELAY:-60}" --tab train --run
