@@ -33,6 +33,17 @@ torch::Tensor randomKnownMask(int64_t batch, int64_t side, std::mt19937_64& rand
     return torch::cat(masks);
 }
 
+// The lowest relative state residual of a solve.
+class LowestResidual final : public SolveObserver {
+public:
+    void onIteration(const IterationStats& stats) override
+    {
+        if (std::isfinite(stats.residualZ))
+            lowest = std::min(lowest, stats.residualZ);
+    }
+    double lowest = std::numeric_limits<double>::infinity();
+};
+
 double psnrOf(const torch::Tensor& prediction, const torch::Tensor& clean)
 {
     // In [0, 1] units: the normalised range [-1, 1] halves the error.
@@ -51,7 +62,7 @@ std::string TrainingOptions::toText() const
         << "\nadjoint_iterations = " << adjointIterations << "\ncheckpoint_every = " << checkpointEvery
         << "\nvalidate_every = " << validateEvery << "\nseed = " << seed << "\njiio_alpha_x = " << jiio.alphaX
         << "\njiio_alpha_x_late = " << jiio.alphaXLate << "\nunrolled_steps = " << unrolledSteps
-        << "\nunroll_depth = " << unrollDepth << "\n";
+        << "\nunroll_depth = " << unrollDepth << "\nmax_state_residual = " << maxStateResidual << "\n";
     return out.str();
 }
 
@@ -118,12 +129,20 @@ double Trainer::trainStep()
     // cell stays contractive where the solver actually goes, not only at z*.
     JiioOptions inner = options_.jiio;
     inner.captureEvaluation = std::uniform_int_distribution<int>(1, std::max(1, inner.maxIterations))(random_);
-    NullObserver quiet;
-    auto solved = runJiio(model_, layout, objective, inner, quiet);
+    LowestResidual watcher;
+    auto solved = runJiio(model_, layout, objective, inner, watcher);
 
     optimizer_->zero_grad();
     double loss = 0;
-    if (step_ < options_.unrolledSteps) {
+    // Implicit gradients assume z* is an equilibrium. When the cell has lost
+    // contraction the solve does not get there and those gradients would push
+    // further the wrong way: such a step trains only the Jacobian penalty,
+    // which pulls the cell back.
+    const bool equilibrium = watcher.lowest < options_.maxStateResidual;
+    if (!equilibrium && step_ >= options_.unrolledSteps) {
+        ++unconvergedSteps_;
+        loss = (solved.prediction - clean).square().mean().item<double>();
+    } else if (step_ < options_.unrolledSteps) {
         auto unrolled = unrolledLoss(solved.latent, layout, clean);
         unrolled.backward();
         loss = unrolled.item<double>();
@@ -246,6 +265,8 @@ TrainingOptions TrainingOptions::fromText(const std::string& text)
             options.unrolledSteps = int(value);
         else if (key == "unroll_depth")
             options.unrollDepth = int(value);
+        else if (key == "max_state_residual")
+            options.maxStateResidual = value;
     }
     return options;
 }

@@ -24,6 +24,9 @@ struct TrainingOptions {
     // of differentiating the equilibrium implicitly.
     int unrolledSteps = 0;
     int unrollDepth = 8;
+    // A step whose JIIO solve never got the state residual below this trains
+    // only the Jacobian penalty (implicit gradients need an equilibrium).
+    double maxStateResidual = 0.5;
     int checkpointEvery = 100;      // steps
     int validateEvery = 100;        // steps
     uint64_t seed = 0;
@@ -81,6 +84,8 @@ public:
     int step() const { return step_; }
     // Steps whose update was skipped because the loss or gradient was not finite.
     int skippedSteps() const { return skippedSteps_; }
+    // Steps that trained only the Jacobian penalty: the inner solve did not converge.
+    int unconvergedSteps() const { return unconvergedSteps_; }
     DeqModel& model() { return model_; }
     const TrainingOptions& options() const { return options_; }
     double validate();
@@ -112,6 +117,7 @@ private:
     std::mt19937_64 random_;
     int step_ = 0;
     int skippedSteps_ = 0;
+    int unconvergedSteps_ = 0;
     TrainingSamples samples_;
 };
 

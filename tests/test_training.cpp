@@ -148,7 +148,8 @@ private Q_SLOTS:
         const double after = trainer.validate();
         const double first = meanOf(recorder.losses.begin(), recorder.losses.begin() + 5);
         const double last = meanOf(recorder.losses.end() - 5, recorder.losses.end());
-        qInfo("generative: loss %.5f -> %.5f, validation PSNR %.2f -> %.2f dB", first, last, before, after);
+        qInfo("generative: loss %.5f -> %.5f, validation PSNR %.2f -> %.2f dB, %d unconverged steps", first, last,
+              before, after, trainer.unconvergedSteps());
         QVERIFY(last < 0.7 * first);
         QVERIFY(after > before + 1.0);
     }
@@ -193,6 +194,32 @@ private Q_SLOTS:
         const auto test = fashionMnistTestImages(defaultFashionMnistFolder(), 3);
         QCOMPARE(int(test.size()), 3);
         QCOMPARE(test[0].rows, 28);
+    }
+
+    void aNonContractiveCellTrainsOnlyTheJacobianPenalty()
+    {
+        auto options = quickOptions();
+        options.steps = 3;
+        Trainer control(test::tinyModel(1), options, std::make_unique<SyntheticSource>(true),
+                        dir_.filePath("contractive.pt").toStdString());
+        Recorder quiet;
+        control.run(quiet);
+        QCOMPARE(control.unconvergedSteps(), 0); // the same model as it comes reaches its equilibrium
+
+        auto model = test::tinyModel(1);
+        {
+            torch::NoGradGuard noGrad; // blow up the cell's gains: no equilibrium within the budget
+            for (const auto& item : model->named_parameters())
+                if (item.key().find("conv") == 0 && item.key().size() > 2 && item.key().substr(item.key().size() - 2) == ".g")
+                    item.value().mul_(6.0);
+        }
+        Trainer trainer(model, options, std::make_unique<SyntheticSource>(true),
+                        dir_.filePath("expanding.pt").toStdString());
+        Recorder recorder;
+        trainer.run(recorder);
+        qInfo("unconverged steps: %d of %d", trainer.unconvergedSteps(), trainer.step());
+        QCOMPARE(trainer.unconvergedSteps(), 3);
+        QCOMPARE(trainer.skippedSteps(), 0);
     }
 
     void aNonFiniteBatchLeavesTheParametersAlone()

@@ -99,6 +99,9 @@ int runTrain(const QStringList& arguments)
     ProgressBar bar;
     const auto last = trainer.run(bar);
     std::printf("\ntrained %d steps; model written to %s (final loss %.5f)\n", last.step, output.c_str(), last.loss);
+    if (trainer.unconvergedSteps() > 0)
+        std::printf("%d step(s) trained only the Jacobian penalty: their inner solve did not converge\n",
+                    trainer.unconvergedSteps());
     if (trainer.skippedSteps() > 0)
         std::printf("%d step(s) skipped: their loss or gradient was not finite\n", trainer.skippedSteps());
     return 0;
