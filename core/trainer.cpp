@@ -7,6 +7,7 @@
 #include "metrics.h"
 
 #include <chrono>
+#include <filesystem>
 #include <sstream>
 
 namespace jiio {
@@ -205,6 +206,24 @@ double Trainer::validate()
     return total / count;
 }
 
+std::string Trainer::bestModelPath() const
+{
+    const std::filesystem::path checkpoint(checkpointPath_);
+    return (checkpoint.parent_path() / (checkpoint.stem().string() + "-best" + checkpoint.extension().string()))
+        .string();
+}
+
+void Trainer::keepIfBest(double validationPsnr)
+{
+    if (!std::isfinite(validationPsnr) || (std::isfinite(bestValidation_) && validationPsnr <= bestValidation_))
+        return;
+    bestValidation_ = validationPsnr;
+    bestStep_ = step_;
+    model_->setProvenance("training_data", data_->describe());
+    model_->setProvenance("training_steps", std::to_string(step_));
+    saveModel(bestModelPath(), model_);
+}
+
 void Trainer::saveCheckpoint()
 {
     model_->setProvenance("training_data", data_->describe());
@@ -219,6 +238,8 @@ void Trainer::saveCheckpoint()
         archive.write("training_options", c10::IValue(options_.toText()));
         archive.write("training_random", c10::IValue(randomState.str()));
         archive.write("torch_random", at::detail::getDefaultCPUGenerator().get_state(), /*is_buffer=*/true);
+        archive.write("training_best_psnr", c10::IValue(bestValidation_));
+        archive.write("training_best_step", c10::IValue(int64_t(bestStep_)));
     });
 }
 
@@ -274,17 +295,23 @@ TrainingOptions TrainingOptions::fromText(const std::string& text)
 Trainer Trainer::resume(const std::string& checkpointPath, std::unique_ptr<TrainingSource> data)
 {
     torch::serialize::InputArchive optimizerArchive;
-    c10::IValue step, optionsText, randomText;
+    c10::IValue step, optionsText, randomText, bestPsnr, bestStep;
     torch::Tensor torchRandom;
     auto loaded = loadModel(checkpointPath, [&](torch::serialize::InputArchive& archive) {
         if (!archive.try_read("training_step", step) || !archive.try_read("training_options", optionsText)
             || !archive.try_read("training_random", randomText) || !archive.try_read("optimizer", optimizerArchive))
             throw Error("cannot resume from '" + checkpointPath + "': it holds no training state");
         archive.read("torch_random", torchRandom, /*is_buffer=*/true);
+        archive.try_read("training_best_psnr", bestPsnr);
+        archive.try_read("training_best_step", bestStep);
     });
     Trainer trainer(loaded.model, TrainingOptions::fromText(optionsText.toStringRef()), std::move(data), checkpointPath);
     trainer.optimizer_->load(optimizerArchive);
     trainer.step_ = int(step.toInt());
+    if (bestPsnr.isDouble() && bestStep.isInt()) {
+        trainer.bestValidation_ = bestPsnr.toDouble();
+        trainer.bestStep_ = int(bestStep.toInt());
+    }
     std::istringstream randomState(randomText.toStringRef());
     randomState >> trainer.random_;
     auto generator = at::detail::getDefaultCPUGenerator();
@@ -309,8 +336,10 @@ TrainingProgress Trainer::run(TrainingObserver& observer)
         progress.validationPsnr = std::nan("");
         const bool validating =
             options_.validateEvery > 0 && (step_ % options_.validateEvery == 0 || step_ == options_.steps);
-        if (validating)
+        if (validating) {
             progress.validationPsnr = validate();
+            keepIfBest(progress.validationPsnr);
+        }
         observer.onProgress(progress);
         if (validating)
             observer.onSamples(samples_);

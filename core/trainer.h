@@ -86,6 +86,12 @@ public:
     int skippedSteps() const { return skippedSteps_; }
     // Steps that trained only the Jacobian penalty: the inner solve did not converge.
     int unconvergedSteps() const { return unconvergedSteps_; }
+    // Each validation that beats all earlier ones writes the model alone (no
+    // training state) to bestModelPath(): a run that degrades late keeps its
+    // best model. NaN before the first validation.
+    double bestValidationPsnr() const { return bestValidation_; }
+    int bestStep() const { return bestStep_; }
+    std::string bestModelPath() const; // CHECKPOINT-best.pt beside the checkpoint
     DeqModel& model() { return model_; }
     const TrainingOptions& options() const { return options_; }
     double validate();
@@ -106,6 +112,7 @@ private:
     CorruptedBatch corrupt(const torch::Tensor& clean, std::mt19937_64& random, double inpaintFraction) const;
     Objective objectiveFor(const CorruptedBatch& batch) const;
     double trainStep();
+    void keepIfBest(double validationPsnr);
     // The warm-up loss: h after unrollDepth applications of f at x.
     torch::Tensor unrolledLoss(const torch::Tensor& latent, const StateLayout& layout, const torch::Tensor& clean);
 
@@ -118,6 +125,8 @@ private:
     int step_ = 0;
     int skippedSteps_ = 0;
     int unconvergedSteps_ = 0;
+    double bestValidation_ = std::nan("");
+    int bestStep_ = 0;
     TrainingSamples samples_;
 };
 

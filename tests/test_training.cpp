@@ -248,6 +248,28 @@ private Q_SLOTS:
             QVERIFY(torch::equal(before[i], after[i].detach()));
     }
 
+    void theBestValidatedModelIsKeptBesideTheCheckpoint()
+    {
+        auto options = quickOptions();
+        options.steps = 4;
+        options.validateEvery = 2;
+        const std::string checkpoint = dir_.filePath("kept.pt").toStdString();
+        Trainer trainer(test::tinyModel(1), options, std::make_unique<SyntheticSource>(false), checkpoint);
+        QVERIFY(std::isnan(trainer.bestValidationPsnr()));
+        Recorder recorder;
+        trainer.run(recorder);
+        QCOMPARE(QString::fromStdString(trainer.bestModelPath()), dir_.filePath("kept-best.pt"));
+        QVERIFY(std::isfinite(trainer.bestValidationPsnr()));
+        QVERIFY(trainer.bestStep() == 2 || trainer.bestStep() == 4);
+        const auto best = loadModel(trainer.bestModelPath());
+        QCOMPARE(best.config.provenance.at("training_steps"), std::to_string(trainer.bestStep()));
+        // The best model is a plain model; the checkpoint resumes with the best record intact.
+        QVERIFY_THROWS_EXCEPTION(Error, Trainer::resume(trainer.bestModelPath(), std::make_unique<SyntheticSource>(false)));
+        auto resumed = Trainer::resume(checkpoint, std::make_unique<SyntheticSource>(false));
+        QCOMPARE(resumed.bestValidationPsnr(), trainer.bestValidationPsnr());
+        QCOMPARE(resumed.bestStep(), trainer.bestStep());
+    }
+
     void validationReportsAPsnr()
     {
         Trainer trainer(test::tinyModel(1), quickOptions(), std::make_unique<SyntheticSource>(false),

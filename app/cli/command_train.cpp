@@ -99,6 +99,9 @@ int runTrain(const QStringList& arguments)
     ProgressBar bar;
     const auto last = trainer.run(bar);
     std::printf("\ntrained %d steps; model written to %s (final loss %.5f)\n", last.step, output.c_str(), last.loss);
+    if (std::isfinite(trainer.bestValidationPsnr()))
+        std::printf("best validation PSNR %.2f dB at step %d; that model is in %s\n", trainer.bestValidationPsnr(),
+                    trainer.bestStep(), trainer.bestModelPath().c_str());
     if (trainer.unconvergedSteps() > 0)
         std::printf("%d step(s) trained only the Jacobian penalty: their inner solve did not converge\n",
                     trainer.unconvergedSteps());

@@ -119,7 +119,13 @@ void TrainingWorker::train(const TrainingJob& job)
         const auto last = trainer->run(observer);
         const QString path = job.resumeFrom.isEmpty() ? job.checkpointPath : job.resumeFrom;
         const QString how = last.step >= last.steps ? tr("finished") : tr("stopped");
-        Q_EMIT finished(path, tr("Training %1 at step %2 of %3; checkpoint %4").arg(how).arg(last.step).arg(last.steps).arg(path));
+        QString summary = tr("Training %1 at step %2 of %3; checkpoint %4").arg(how).arg(last.step).arg(last.steps).arg(path);
+        if (std::isfinite(trainer->bestValidationPsnr()))
+            summary += tr("; best validation %1 dB at step %2 in %3")
+                           .arg(trainer->bestValidationPsnr(), 0, 'f', 2)
+                           .arg(trainer->bestStep())
+                           .arg(QString::fromStdString(trainer->bestModelPath()));
+        Q_EMIT finished(path, summary);
     } catch (const std::exception& e) {
         Q_EMIT failed(tr("Training failed: %1").arg(QString::fromStdString(oneLine(e.what()))));
     }
