@@ -22,7 +22,7 @@ width=8
 latentChannels=32
 batchSize=16
 jiioIterations=20
-learningRate=0.002
+learningRate=0.001
 steps=300
 validateEvery=5
 CONF

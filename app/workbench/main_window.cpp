@@ -62,8 +62,17 @@ MainWindow::MainWindow(const QString& modelPath, QWidget* parent)
     buildActions();
     QSettings settings;
     settings_->load(settings);
-    if (!modelPath.isEmpty())
+    if (!modelPath.isEmpty()) {
         loadModel(modelPath);
+    } else {
+        // The shipped RGB model from the start, so the model panel shows what
+        // will be used; opening an image may still pick a better fit.
+        try {
+            loadModel(QString::fromStdString(locateDefaultRestorationModel(3)));
+        } catch (const std::exception&) {
+            status_->setText(tr("No shipped model found: choose one under Model."));
+        }
+    }
     updateActions();
 }
 
