@@ -58,6 +58,12 @@ int ModelConfig::alignment() const
     return kind == ModelKind::Restoration ? std::lcm(pyramid, latentStride) : pyramid;
 }
 
+int ModelConfig::groupsFor(int width)
+{
+    const int preferred = ModelConfig{}.groups;
+    return width % preferred == 0 ? preferred : 1;
+}
+
 void ModelConfig::validate() const
 {
     auto require = [](bool ok, const std::string& what) {

@@ -30,6 +30,8 @@ struct ModelConfig {
     double priorWeight = 1e-3; // R(x) = priorWeight/2 * |x|^2
     std::map<std::string, std::string> provenance;
 
+    // The default group count when it divides `width`, else one group.
+    static int groupsFor(int width);
     // Spatial sizes must be multiples of this.
     int alignment() const;
     // Throws jiio::Error when a value is out of range.

@@ -44,7 +44,7 @@ int runInit(const QStringList& arguments)
     config.jiioIterations = intValue(parser, "jiio-iters", defaults.jiioIterations, 1, 100000);
     config.priorWeight = doubleValue(parser, "prior", defaults.priorWeight, 0.0, 1e6);
     config.weightNorm = !parser.isSet("no-weight-norm");
-    config.groups = config.width % defaults.groups == 0 ? defaults.groups : 1;
+    config.groups = ModelConfig::groupsFor(config.width);
     config.provenance["created_by"] = "jiio init";
     config.validate();
 

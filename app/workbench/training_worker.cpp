@@ -74,7 +74,7 @@ ModelConfig configFor(const TrainingJob& job)
     config.width = job.width;
     config.latentChannels = job.latentChannels;
     config.jiioIterations = job.jiioIterations;
-    config.groups = job.width % 4 == 0 ? 4 : 1;
+    config.groups = ModelConfig::groupsFor(config.width);
     config.provenance["created_by"] = "jiio-workbench";
     config.validate();
     return config;
