@@ -103,4 +103,20 @@ torch::Tensor jacobianFrobeniusEstimate(DeqModel& model, const StateLayout& layo
     return total / (probes * double(layout.zSize));
 }
 
+torch::Tensor jacobianGainEstimate(DeqModel& model, const StateLayout& layout, const torch::Tensor& z,
+                                   const torch::Tensor& latent, int iterations)
+{
+    torch::AutoGradMode enableGrad(true);
+    auto zLeaf = z.detach().requires_grad_(true);
+    auto fz = model->f(zLeaf, latent.detach(), layout);
+    auto unit = [](const torch::Tensor& v) { return v / v.norm(2, 1, true).clamp_min(1e-12); };
+    auto direction = unit(torch::randn_like(fz));
+    for (int i = 0; i < iterations; ++i) {
+        auto image = torch::autograd::grad({fz}, {zLeaf}, {direction}, /*retain_graph=*/true)[0];
+        direction = unit(image.detach());
+    }
+    auto image = torch::autograd::grad({fz}, {zLeaf}, {direction}, /*retain_graph=*/true, /*create_graph=*/true)[0];
+    return image.norm(2, 1);
+}
+
 } // namespace jiio

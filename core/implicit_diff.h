@@ -57,4 +57,13 @@ ImplicitBackward implicitBackward(DeqModel& model, const StateLayout& layout, co
 torch::Tensor jacobianFrobeniusEstimate(DeqModel& model, const StateLayout& layout, const torch::Tensor& z,
                                         const torch::Tensor& latent, int probes = 1);
 
+// Power-iteration estimate of the largest gain |(df/dz)^T v| over unit v at
+// (z, x), per sample [B], differentiable with respect to the parameters. The
+// Frobenius estimate averages over all directions; a fixed-point solve
+// diverges as soon as one direction amplifies, which is what this measures.
+// `iterations` VJPs without a graph refine v from a random start, one more
+// with a graph gives the estimate.
+torch::Tensor jacobianGainEstimate(DeqModel& model, const StateLayout& layout, const torch::Tensor& z,
+                                   const torch::Tensor& latent, int iterations = 5);
+
 } // namespace jiio

@@ -59,6 +59,7 @@ std::string TrainingOptions::toText() const
     std::ostringstream out;
     out << "steps = " << steps << "\nbatch_size = " << batchSize << "\nlearning_rate = " << learningRate
         << "\ngradient_clip = " << gradientClip << "\njacobian_weight = " << jacobianWeight
+        << "\ngain_weight = " << gainWeight << "\ngain_target = " << gainTarget
         << "\ninpaint_fraction = " << inpaintFraction << "\nsigma_min = " << sigmaMin << "\nsigma_max = " << sigmaMax
         << "\nadjoint_iterations = " << adjointIterations << "\ncheckpoint_every = " << checkpointEvery
         << "\nvalidate_every = " << validateEvery << "\nseed = " << seed << "\njiio_alpha_x = " << jiio.alphaX
@@ -156,12 +157,18 @@ double Trainer::trainStep()
         loss = implicitBackward(model_, layout, solved.state, solved.latent, mse, adjoint, solved.adjoint)
                    .loss.item<double>();
     }
+    const bool captured = solved.capturedState.defined();
+    const auto& penaltyState = captured ? solved.capturedState : solved.state;
+    const auto& penaltyLatent = captured ? solved.capturedLatent : solved.latent;
     if (options_.jacobianWeight > 0) {
-        const bool captured = solved.capturedState.defined();
-        const auto& z = captured ? solved.capturedState : solved.state;
-        const auto& x = captured ? solved.capturedLatent : solved.latent;
-        auto penalty = options_.jacobianWeight * jacobianFrobeniusEstimate(model_, layout, z, x).mean();
+        auto penalty = options_.jacobianWeight
+            * jacobianFrobeniusEstimate(model_, layout, penaltyState, penaltyLatent).mean();
         penalty.backward();
+    }
+    if (options_.gainWeight > 0) {
+        auto gain = jacobianGainEstimate(model_, layout, penaltyState, penaltyLatent);
+        auto excess = torch::relu(gain - options_.gainTarget);
+        (options_.gainWeight * excess.square().mean()).backward();
     }
     const double norm = torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.gradientClip);
     const double progress = double(step_) / double(options_.steps);
@@ -246,6 +253,7 @@ void Trainer::saveCheckpoint()
 TrainingOptions TrainingOptions::fromText(const std::string& text)
 {
     TrainingOptions options;
+    options.gainWeight = 0; // checkpoints from before the gain penalty keep their recipe
     std::istringstream in(text);
     std::string line;
     while (std::getline(in, line)) {
@@ -264,6 +272,10 @@ TrainingOptions TrainingOptions::fromText(const std::string& text)
             options.gradientClip = value;
         else if (key == "jacobian_weight")
             options.jacobianWeight = value;
+        else if (key == "gain_weight")
+            options.gainWeight = value;
+        else if (key == "gain_target")
+            options.gainTarget = value;
         else if (key == "inpaint_fraction")
             options.inpaintFraction = value;
         else if (key == "sigma_min")

@@ -16,6 +16,10 @@ struct TrainingOptions {
     double learningRate = 1e-3;     // cosine-annealed to zero over `steps`
     double gradientClip = 1.0;      // on the global gradient norm
     double jacobianWeight = 0.1;    // Hutchinson |df/dz|_F^2 regulariser
+    // Hinge on the largest gain of df/dz (power iteration) above gainTarget:
+    // keeps every direction contractive, which the Frobenius term alone does not.
+    double gainWeight = 10.0;
+    double gainTarget = 0.8;
     double inpaintFraction = 0.5;   // of the batches; the rest are denoising
     double sigmaMin = 5, sigmaMax = 50; // denoising noise range, 0-255 scale
     int adjointIterations = 20;

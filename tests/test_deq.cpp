@@ -143,6 +143,36 @@ private Q_SLOTS:
         QVERIFY(std::abs(estimate - exact) < 0.35 * exact);
     }
 
+    void jacobianGainEstimateLiesWithinTheSpectrum()
+    {
+        Fixture fx;
+        const auto layout = fx.model->layout(8, 8); // small enough for the full Jacobian
+        torch::manual_seed(3);
+        auto x = torch::randn({1, layout.latentSize}, torch::kFloat64);
+        auto z = solveEquilibrium(fx.model, layout, x, tight()).solution;
+        const double estimate = jacobianGainEstimate(fx.model, layout, z, x, 200).item<double>();
+
+        torch::AutoGradMode grad(true);
+        auto zLeaf = z.detach().requires_grad_(true);
+        auto fz = fx.model->f(zLeaf, x, layout);
+        const int64_t n = layout.zSize;
+        auto jacobianT = torch::zeros({n, n}, torch::kFloat64); // rows: (df/dz)^T e_i
+        for (int64_t i = 0; i < n; ++i) {
+            auto e = torch::zeros_like(fz);
+            e[0][i] = 1.0;
+            jacobianT[i] = torch::autograd::grad({fz}, {zLeaf}, {e}, true)[0][0];
+        }
+        const double largestSingular = torch::linalg_svdvals(jacobianT).max().item<double>();
+        const double spectralRadius = torch::linalg_eigvals(jacobianT).abs().max().item<double>();
+        qInfo("gain estimate %.5f, spectral radius %.5f, largest singular value %.5f", estimate, spectralRadius,
+              largestSingular);
+        // |J^T v| for a unit v never exceeds the largest singular value; power
+        // iteration climbs to the dominant eigenvalue's magnitude.
+        QVERIFY(estimate <= largestSingular * (1 + 1e-9));
+        QVERIFY(estimate >= 0.95 * spectralRadius);
+        QVERIFY(spectralRadius > 0.05); // not a degenerate cell
+    }
+
     void jiioReachesAKktPoint()
     {
         Fixture fx;

@@ -51,6 +51,8 @@ int runTrain(const QStringList& arguments)
         {"patch", "Patch side length (default 64).", "N"},
         {"lr", "Peak learning rate, cosine-annealed (default 1e-3).", "R"},
         {"jacobian-weight", "Jacobian regularisation weight (default 0.1).", "W"},
+        {"gain-weight", "Weight of the penalty on the cell's largest gain above --gain-target (default 10).", "W"},
+        {"gain-target", "Largest gain of df/dz the penalty allows (default 0.8).", "G"},
         {"unrolled-steps", "Warm-up steps trained by unrolling f instead of implicitly (default 0).", "N"},
         {"unroll-depth", "Applications of f per unrolled warm-up step (default 8).", "N"},
         {"checkpoint-every", "Steps between checkpoints (default 100).", "N"},
@@ -77,6 +79,8 @@ int runTrain(const QStringList& arguments)
     options.batchSize = intValue(parser, "batch", defaults.batchSize, 1, 4096);
     options.learningRate = doubleValue(parser, "lr", defaults.learningRate, 0.0, 1.0);
     options.jacobianWeight = doubleValue(parser, "jacobian-weight", defaults.jacobianWeight, 0.0, 1e6);
+    options.gainWeight = doubleValue(parser, "gain-weight", defaults.gainWeight, 0.0, 1e6);
+    options.gainTarget = doubleValue(parser, "gain-target", defaults.gainTarget, 0.01, 10.0);
     options.checkpointEvery = intValue(parser, "checkpoint-every", defaults.checkpointEvery, 1, 10000000);
     options.validateEvery = intValue(parser, "validate-every", defaults.validateEvery, 1, 10000000);
     options.unrolledSteps = intValue(parser, "unrolled-steps", defaults.unrolledSteps, 0, 10000000);
