@@ -106,6 +106,12 @@ DeqModelImpl::DeqModelImpl(const ModelConfig& config) : config_(config)
     readoutOut_ = register_module("readout_out", Conv(channelsAt(0), config_.imageChannels, 3, 1, wn, 1.0));
 }
 
+void DeqModelImpl::setJiioIterations(int iterations)
+{
+    TORCH_CHECK(iterations >= 1, "JIIO iterations must be positive");
+    config_.jiioIterations = iterations;
+}
+
 StateLayout DeqModelImpl::layout(int64_t height, int64_t width) const
 {
     const int align = config_.alignment();

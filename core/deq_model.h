@@ -43,6 +43,8 @@ public:
     const ModelConfig& config() const { return config_; }
     // Provenance (how the model was made) may change; the architecture not.
     void setProvenance(const std::string& key, const std::string& value) { config_.provenance[key] = value; }
+    // So is the inner budget: fine-tuning a model for another budget changes it.
+    void setJiioIterations(int iterations);
     StateLayout layout(int64_t height, int64_t width) const;
 
     // Per-scale input injection for a flat latent batch [B, latentSize].

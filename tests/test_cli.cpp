@@ -286,9 +286,11 @@ private Q_SLOTS:
         const QString output = path("trained.pt");
         const QStringList common{"--data", data.path(), "--patch", "32", "--batch", "2"};
         auto result = runCli(QStringList{"train", "--output", output, "--init", rgbModel_, "--steps", "2",
-                                         "--checkpoint-every", "1", "--validate-every", "1"} + common);
+                                         "--jiio-iters", "7", "--checkpoint-every", "1", "--validate-every", "1"}
+                             + common);
         expectSuccess(result);
         QVERIFY(result.err.contains("validation PSNR"));
+        QVERIFY(runCli({"info", output}).out.contains("jiio_iterations = 7")); // trained for the new budget
         result = runCli(QStringList{"train", "--output", output, "--resume"} + common);
         expectSuccess(result);
         QVERIFY(result.err.contains("resuming at step 2 of 2"));

@@ -46,6 +46,7 @@ int runTrain(const QStringList& arguments)
          "sample images for restoration models, Fashion-MNIST for generative ones).",
          "data"},
         {"channels", "Image channels of a new model (default 3).", "C"},
+        {"jiio-iters", "JIIO iteration budget to train for (default: the model's; 30 for a new one).", "N"},
         {"steps", "Training steps (default 2000).", "N"},
         {"batch", "Batch size (default 8).", "N"},
         {"patch", "Patch side length (default 64).", "N"},
@@ -95,6 +96,8 @@ int runTrain(const QStringList& arguments)
         config.imageChannels = intValue(parser, "channels", 3, 1, 3);
         model = DeqModel(config);
     }
+    if (parser.isSet("jiio-iters"))
+        model->setJiioIterations(intValue(parser, "jiio-iters", 30, 1, 100000));
     auto config = model->config();
     auto source = makeTrainingSource(data, config, patch, warn);
     std::fprintf(stderr, "training a %s model on %s, %lld parameters\n", toString(config.kind).c_str(),
