@@ -218,7 +218,7 @@ EvaluationReport evaluateModel(DeqModel& model, const std::string& modelName, co
     EvaluationReport report;
     report.model = modelName;
     report.images = int(images.size());
-    report.cropSize = std::min({cropSize, images.front().rows, images.front().cols});
+    report.cropSize = cropSize; // images smaller than this are used whole
     report.rows = keepBestNlm(table.averaged());
     return report;
 }
@@ -226,8 +226,8 @@ EvaluationReport evaluateModel(DeqModel& model, const std::string& modelName, co
 std::string evaluationTable(const EvaluationReport& report)
 {
     std::ostringstream out;
-    out << "model: " << report.model << "   images: " << report.images << " (centre " << report.cropSize << "x"
-        << report.cropSize << ")\n\n";
+    out << "model: " << report.model << "   images: " << report.images << " (centre crops up to "
+        << report.cropSize << "x" << report.cropSize << ")\n\n";
     out << std::left << std::setw(24) << "corruption" << std::setw(18) << "method" << std::right << std::setw(10)
         << "PSNR [dB]" << std::setw(8) << "SSIM" << std::setw(12) << "s/image" << "\n";
     out << std::fixed;
