@@ -116,6 +116,17 @@ std::string number(double value, int precision = 4)
     return out.str();
 }
 
+// The text table's spelling of a ratio or time: "-" where a method missed the target.
+std::string shown(double value, int precision = 4)
+{
+    return std::isfinite(value) ? number(value, precision) : "-";
+}
+
+std::string speedupText(double value)
+{
+    return std::isfinite(value) ? number(value, 3) + "x" : "not defined (a method missed the target)";
+}
+
 } // namespace
 
 const MethodResult& ProblemResult::result(InputMethod method) const
@@ -203,11 +214,11 @@ std::string benchmarkTable(const BenchmarkReport& report)
             else
                 out << std::setw(12) << "not reached" << std::setw(8) << "-" << std::setw(9) << "-" << std::setw(8) << "-";
             out << std::setw(14) << number(m.finalObjective, 6) << std::setw(12) << number(m.totalSeconds)
-                << std::setw(13) << number(problem.speedupOver(InputMethod::NaiveAdam, m.method), 3) << "\n";
+                << std::setw(13) << shown(problem.speedupOver(InputMethod::NaiveAdam, m.method), 3) << "\n";
         }
     }
-    out << "\nspeedup (naive Adam / JIIO-Anderson, time to the same objective): " << number(report.speedup, 3) << "x\n";
-    out << "speedup (naive GD / JIIO-Anderson): " << number(report.speedupOverGradientDescent, 3) << "x\n";
+    out << "\nspeedup (naive Adam / JIIO-Anderson, time to the same objective): " << speedupText(report.speedup) << "\n";
+    out << "speedup (naive GD / JIIO-Anderson): " << speedupText(report.speedupOverGradientDescent) << "\n";
     return out.str();
 }
 
