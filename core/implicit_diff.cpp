@@ -88,35 +88,52 @@ ImplicitBackward implicitBackward(DeqModel& model, const StateLayout& layout, co
     return result;
 }
 
+CellGraph cellGraph(DeqModel& model, const StateLayout& layout, const torch::Tensor& z, const torch::Tensor& latent)
+{
+    torch::AutoGradMode enableGrad(true);
+    CellGraph graph;
+    graph.state = z.detach().requires_grad_(true);
+    graph.image = model->f(graph.state, latent.detach(), layout);
+    return graph;
+}
+
+torch::Tensor jacobianFrobeniusEstimate(const CellGraph& graph, int probes)
+{
+    torch::AutoGradMode enableGrad(true);
+    torch::Tensor total = torch::zeros({graph.state.size(0)}, graph.state.options());
+    for (int i = 0; i < probes; ++i) {
+        auto probe = torch::randn_like(graph.image);
+        auto vjp = torch::autograd::grad({graph.image}, {graph.state}, {probe}, /*retain_graph=*/true,
+                                         /*create_graph=*/true)[0];
+        total = total + vjp.square().sum(1);
+    }
+    return total / (probes * double(graph.state.size(1)));
+}
+
 torch::Tensor jacobianFrobeniusEstimate(DeqModel& model, const StateLayout& layout, const torch::Tensor& z,
                                         const torch::Tensor& latent, int probes)
 {
+    return jacobianFrobeniusEstimate(cellGraph(model, layout, z, latent), probes);
+}
+
+torch::Tensor jacobianGainEstimate(const CellGraph& graph, int iterations)
+{
     torch::AutoGradMode enableGrad(true);
-    auto zLeaf = z.detach().requires_grad_(true);
-    auto fz = model->f(zLeaf, latent, layout);
-    torch::Tensor total = torch::zeros({z.size(0)}, z.options());
-    for (int i = 0; i < probes; ++i) {
-        auto probe = torch::randn_like(fz);
-        auto vjp = torch::autograd::grad({fz}, {zLeaf}, {probe}, /*retain_graph=*/true, /*create_graph=*/true)[0];
-        total = total + vjp.square().sum(1);
+    auto unit = [](const torch::Tensor& v) { return v / v.norm(2, 1, true).clamp_min(1e-12); };
+    auto direction = unit(torch::randn_like(graph.image));
+    for (int i = 0; i < iterations; ++i) {
+        auto image = torch::autograd::grad({graph.image}, {graph.state}, {direction}, /*retain_graph=*/true)[0];
+        direction = unit(image.detach());
     }
-    return total / (probes * double(layout.zSize));
+    auto image = torch::autograd::grad({graph.image}, {graph.state}, {direction}, /*retain_graph=*/true,
+                                       /*create_graph=*/true)[0];
+    return image.norm(2, 1);
 }
 
 torch::Tensor jacobianGainEstimate(DeqModel& model, const StateLayout& layout, const torch::Tensor& z,
                                    const torch::Tensor& latent, int iterations)
 {
-    torch::AutoGradMode enableGrad(true);
-    auto zLeaf = z.detach().requires_grad_(true);
-    auto fz = model->f(zLeaf, latent.detach(), layout);
-    auto unit = [](const torch::Tensor& v) { return v / v.norm(2, 1, true).clamp_min(1e-12); };
-    auto direction = unit(torch::randn_like(fz));
-    for (int i = 0; i < iterations; ++i) {
-        auto image = torch::autograd::grad({fz}, {zLeaf}, {direction}, /*retain_graph=*/true)[0];
-        direction = unit(image.detach());
-    }
-    auto image = torch::autograd::grad({fz}, {zLeaf}, {direction}, /*retain_graph=*/true, /*create_graph=*/true)[0];
-    return image.norm(2, 1);
+    return jacobianGainEstimate(cellGraph(model, layout, z, latent), iterations);
 }
 
 } // namespace jiio

@@ -52,8 +52,17 @@ ImplicitBackward implicitBackward(DeqModel& model, const StateLayout& layout, co
                                   const std::function<torch::Tensor(const torch::Tensor&)>& loss,
                                   const FixedPointOptions& adjointOptions, const torch::Tensor& muInit = {});
 
+// f at (z, x) with z as a fresh leaf: the graph the Jacobian estimates below
+// differentiate. Built once, it serves both of the trainer's penalties.
+struct CellGraph {
+    torch::Tensor state; // z, requires grad
+    torch::Tensor image; // f(z, x)
+};
+CellGraph cellGraph(DeqModel& model, const StateLayout& layout, const torch::Tensor& z, const torch::Tensor& latent);
+
 // Hutchinson estimate of |df/dz|_F^2 / zSize at (z, x), differentiable with
 // respect to the parameters (for Jacobian regularisation). Per sample [B].
+torch::Tensor jacobianFrobeniusEstimate(const CellGraph& graph, int probes = 1);
 torch::Tensor jacobianFrobeniusEstimate(DeqModel& model, const StateLayout& layout, const torch::Tensor& z,
                                         const torch::Tensor& latent, int probes = 1);
 
@@ -63,6 +72,7 @@ torch::Tensor jacobianFrobeniusEstimate(DeqModel& model, const StateLayout& layo
 // diverges as soon as one direction amplifies, which is what this measures.
 // `iterations` VJPs without a graph refine v from a random start, one more
 // with a graph gives the estimate.
+torch::Tensor jacobianGainEstimate(const CellGraph& graph, int iterations = 5);
 torch::Tensor jacobianGainEstimate(DeqModel& model, const StateLayout& layout, const torch::Tensor& z,
                                    const torch::Tensor& latent, int iterations = 5);
 

@@ -157,18 +157,18 @@ double Trainer::trainStep()
         loss = implicitBackward(model_, layout, solved.state, solved.latent, mse, adjoint, solved.adjoint)
                    .loss.item<double>();
     }
-    const bool captured = solved.capturedState.defined();
-    const auto& penaltyState = captured ? solved.capturedState : solved.state;
-    const auto& penaltyLatent = captured ? solved.capturedLatent : solved.latent;
-    if (options_.jacobianWeight > 0) {
-        auto penalty = options_.jacobianWeight
-            * jacobianFrobeniusEstimate(model_, layout, penaltyState, penaltyLatent).mean();
+    if (options_.jacobianWeight > 0 || options_.gainWeight > 0) {
+        const bool captured = solved.capturedState.defined();
+        const auto graph = cellGraph(model_, layout, captured ? solved.capturedState : solved.state,
+                                     captured ? solved.capturedLatent : solved.latent);
+        torch::Tensor penalty = torch::zeros({}, graph.state.options());
+        if (options_.jacobianWeight > 0)
+            penalty = penalty + options_.jacobianWeight * jacobianFrobeniusEstimate(graph).mean();
+        if (options_.gainWeight > 0) {
+            auto excess = torch::relu(jacobianGainEstimate(graph) - options_.gainTarget);
+            penalty = penalty + options_.gainWeight * excess.square().mean();
+        }
         penalty.backward();
-    }
-    if (options_.gainWeight > 0) {
-        auto gain = jacobianGainEstimate(model_, layout, penaltyState, penaltyLatent);
-        auto excess = torch::relu(gain - options_.gainTarget);
-        (options_.gainWeight * excess.square().mean()).backward();
     }
     const double norm = torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.gradientClip);
     const double progress = double(step_) / double(options_.steps);

@@ -68,6 +68,16 @@ TrainingOptions quickOptions()
     return options;
 }
 
+// Multiplies the weight-norm gains of the cell's convolutions: > 1 makes the
+// cell expand.
+void scaleCellGains(DeqModel& model, double factor)
+{
+    torch::NoGradGuard noGrad;
+    for (const auto& item : model->named_parameters())
+        if (item.key().find("conv") == 0 && item.key().size() > 2 && item.key().substr(item.key().size() - 2) == ".g")
+            item.value().mul_(factor);
+}
+
 template <typename Iterator>
 double meanOf(Iterator begin, Iterator end)
 {
@@ -209,12 +219,7 @@ private Q_SLOTS:
         QCOMPARE(control.unconvergedSteps(), 0); // the same model as it comes reaches its equilibrium
 
         auto model = test::tinyModel(1);
-        {
-            torch::NoGradGuard noGrad; // blow up the cell's gains: no equilibrium within the budget
-            for (const auto& item : model->named_parameters())
-                if (item.key().find("conv") == 0 && item.key().size() > 2 && item.key().substr(item.key().size() - 2) == ".g")
-                    item.value().mul_(6.0);
-        }
+        scaleCellGains(model, 6.0); // no equilibrium within the budget
         Trainer trainer(model, options, std::make_unique<SyntheticSource>(true),
                         dir_.filePath("expanding.pt").toStdString());
         Recorder recorder;
@@ -230,10 +235,7 @@ private Q_SLOTS:
         // expanding; the default gain penalty holds it near its target.
         auto model = [] {
             auto tiny = test::tinyModel(1);
-            torch::NoGradGuard noGrad;
-            for (const auto& item : tiny->named_parameters())
-                if (item.key().find("conv") == 0 && item.key().size() > 2 && item.key().substr(item.key().size() - 2) == ".g")
-                    item.value().mul_(1.4);
+            scaleCellGains(tiny, 1.4);
             return tiny;
         };
         auto gainOf = [](DeqModel& deq) {
