@@ -220,21 +220,25 @@ std::string Trainer::bestModelPath() const
         .string();
 }
 
+void Trainer::stampProvenance()
+{
+    model_->setProvenance("training_data", data_->describe());
+    model_->setProvenance("training_steps", std::to_string(step_));
+}
+
 void Trainer::keepIfBest(double validationPsnr)
 {
     if (!std::isfinite(validationPsnr) || (std::isfinite(bestValidation_) && validationPsnr <= bestValidation_))
         return;
     bestValidation_ = validationPsnr;
     bestStep_ = step_;
-    model_->setProvenance("training_data", data_->describe());
-    model_->setProvenance("training_steps", std::to_string(step_));
+    stampProvenance();
     saveModel(bestModelPath(), model_);
 }
 
 void Trainer::saveCheckpoint()
 {
-    model_->setProvenance("training_data", data_->describe());
-    model_->setProvenance("training_steps", std::to_string(step_));
+    stampProvenance();
     std::ostringstream randomState;
     randomState << random_;
     saveModel(checkpointPath_, model_, [&](torch::serialize::OutputArchive& archive) {

@@ -117,6 +117,8 @@ private:
     Objective objectiveFor(const CorruptedBatch& batch) const;
     double trainStep();
     void keepIfBest(double validationPsnr);
+    // Records the data and step count in the model, as every written model carries them.
+    void stampProvenance();
     // The warm-up loss: h after unrollDepth applications of f at x.
     torch::Tensor unrolledLoss(const torch::Tensor& latent, const StateLayout& layout, const torch::Tensor& clean);
 
