@@ -158,7 +158,11 @@ double Trainer::trainStep()
                    .loss.item<double>();
     }
     if (options_.jacobianWeight > 0 || options_.gainWeight > 0) {
-        const bool captured = solved.capturedState.defined();
+        // A diverged trajectory is no place to measure contraction: out there
+        // the activations saturate, and shrinking the gain at such a point
+        // grows it near the start. Without an equilibrium, the penalties look
+        // at the lowest-residual iterate instead (early in the trajectory).
+        const bool captured = equilibrium && solved.capturedState.defined();
         const auto graph = cellGraph(model_, layout, captured ? solved.capturedState : solved.state,
                                      captured ? solved.capturedLatent : solved.latent);
         torch::Tensor penalty = torch::zeros({}, graph.state.options());

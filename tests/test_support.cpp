@@ -28,6 +28,16 @@ DeqModel tinyModel(int channels, bool doublePrecision, uint64_t seed)
     return model;
 }
 
+void scaleCellGains(DeqModel& model, double factor)
+{
+    torch::NoGradGuard noGrad;
+    for (const auto& item : model->named_parameters()) {
+        const std::string& key = item.key();
+        if (key.rfind("conv", 0) == 0 && key.size() > 2 && key.compare(key.size() - 2, 2, ".g") == 0)
+            item.value().mul_(factor);
+    }
+}
+
 QString cliPath()
 {
     return QStringLiteral(JIIO_CLI_PATH);

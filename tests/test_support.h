@@ -11,6 +11,10 @@ namespace jiio::test {
 ModelConfig tinyConfig(int channels = 1);
 DeqModel tinyModel(int channels = 1, bool doublePrecision = false, uint64_t seed = 7);
 
+// Multiplies the weight-norm gains of the cell's convolutions: > 1 makes the
+// cell expand.
+void scaleCellGains(DeqModel& model, double factor);
+
 // Path of the jiio executable built alongside the tests.
 QString cliPath();
 

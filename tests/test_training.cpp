@@ -68,16 +68,6 @@ TrainingOptions quickOptions()
     return options;
 }
 
-// Multiplies the weight-norm gains of the cell's convolutions: > 1 makes the
-// cell expand.
-void scaleCellGains(DeqModel& model, double factor)
-{
-    torch::NoGradGuard noGrad;
-    for (const auto& item : model->named_parameters())
-        if (item.key().find("conv") == 0 && item.key().size() > 2 && item.key().substr(item.key().size() - 2) == ".g")
-            item.value().mul_(factor);
-}
-
 template <typename Iterator>
 double meanOf(Iterator begin, Iterator end)
 {
@@ -219,7 +209,7 @@ private Q_SLOTS:
         QCOMPARE(control.unconvergedSteps(), 0); // the same model as it comes reaches its equilibrium
 
         auto model = test::tinyModel(1);
-        scaleCellGains(model, 6.0); // no equilibrium within the budget
+        test::scaleCellGains(model, 6.0); // no equilibrium within the budget
         Trainer trainer(model, options, std::make_unique<SyntheticSource>(true),
                         dir_.filePath("expanding.pt").toStdString());
         Recorder recorder;
@@ -227,47 +217,6 @@ private Q_SLOTS:
         qInfo("unconverged steps: %d of %d", trainer.unconvergedSteps(), trainer.step());
         QCOMPARE(trainer.unconvergedSteps(), 3);
         QCOMPARE(trainer.skippedSteps(), 0);
-    }
-
-    void theGainPenaltyKeepsTheCellContractive()
-    {
-        // Training this tiny model at a high learning rate drives its cell
-        // expanding; the default gain penalty holds it near its target.
-        auto model = [] {
-            auto tiny = test::tinyModel(1);
-            scaleCellGains(tiny, 1.4);
-            return tiny;
-        };
-        auto gainOf = [](DeqModel& deq) {
-            const auto layout = deq->layout(16, 16);
-            torch::manual_seed(9);
-            auto x = 0.5 * torch::randn({2, layout.latentSize});
-            auto z = torch::zeros({2, layout.zSize});
-            return jacobianGainEstimate(deq, layout, z, x, 50).mean().item<double>();
-        };
-        auto initial = model();
-        const double before = gainOf(initial);
-
-        auto options = quickOptions();
-        options.steps = 30;
-        const double defaultWeight = options.gainWeight;
-        options.gainWeight = 0;
-        Trainer without(model(), options, std::make_unique<SyntheticSource>(true),
-                        dir_.filePath("without-gain.pt").toStdString());
-        options.gainWeight = defaultWeight;
-        Trainer with(model(), options, std::make_unique<SyntheticSource>(true),
-                     dir_.filePath("with-gain.pt").toStdString());
-        Recorder quiet;
-        without.run(quiet);
-        with.run(quiet);
-        const double afterWithout = gainOf(without.model());
-        const double afterWith = gainOf(with.model());
-        qInfo("largest gain of df/dz: %.3f at the start; after %d steps %.3f without the penalty, %.3f with it",
-              before, options.steps, afterWithout, afterWith);
-        QVERIFY(before < 1.0);
-        QVERIFY(afterWithout > 1.5);
-        QVERIFY(afterWith < 1.0);
-        QVERIFY(afterWith < 0.5 * afterWithout);
     }
 
     void aNonFiniteBatchLeavesTheParametersAlone()
