@@ -56,13 +56,13 @@ torch::Tensor andersonSolve(FixedPointProblem& problem, const torch::Tensor& v0,
     torch::Tensor v = v0;
     for (int k = 0;; ++k) {
         torch::Tensor gv = problem.apply(v);
-        if (tracker.record(v, gv))
-            return v;
         const int slot = k % memory;
         const int filled = std::min(k + 1, memory);
-        const auto g = gv - v;
+        auto g = residuals.select(1, slot);
+        torch::sub_out(g, gv, v);
+        if (tracker.record(v, gv, g))
+            return v;
         images.select(1, slot).copy_(gv);
-        residuals.select(1, slot).copy_(g);
 
         const auto active = residuals.narrow(1, 0, filled);
         const auto dots = batchedDots(active, g); // [B, filled]
@@ -75,10 +75,9 @@ torch::Tensor andersonSolve(FixedPointProblem& problem, const torch::Tensor& v0,
             continue;
         }
         // v = sum_i w_i (v_i + beta g_i) = sum_i w_i (G(v_i) - (1 - beta) g_i)
-        const auto w = weights.unsqueeze(1); // [B, 1, filled]
-        v = torch::bmm(w, images.narrow(1, 0, filled)).squeeze(1);
+        v = batchedCombination(weights, images.narrow(1, 0, filled));
         if (options.andersonBeta != 1.0)
-            v = v - (1.0 - options.andersonBeta) * torch::bmm(w, active).squeeze(1);
+            v = v - (1.0 - options.andersonBeta) * batchedCombination(weights, active);
     }
 }
 

@@ -13,8 +13,7 @@ torch::Tensor applyInverse(const torch::Tensor& us, const torch::Tensor& ws, con
 {
     if (us.size(1) == 0)
         return -x;
-    auto coeff = batchedDots(ws, x).unsqueeze(1);           // [B, 1, k]
-    return -x + torch::bmm(coeff, us).squeeze(1);           // [B, n]
+    return batchedCombination(batchedDots(ws, x), us) - x;
 }
 
 // x^T (-I + U^T W) for x [B, n].
@@ -22,8 +21,7 @@ torch::Tensor applyInverseTransposed(const torch::Tensor& us, const torch::Tenso
 {
     if (us.size(1) == 0)
         return -x;
-    auto coeff = batchedDots(us, x).unsqueeze(1);           // [B, 1, k]
-    return -x + torch::bmm(coeff, ws).squeeze(1);
+    return batchedCombination(batchedDots(us, x), ws) - x;
 }
 
 } // namespace
@@ -40,17 +38,17 @@ torch::Tensor broydenSolve(FixedPointProblem& problem, const torch::Tensor& v0,
 
     torch::Tensor v = v0;
     torch::Tensor gv = problem.apply(v);
-    if (tracker.record(v, gv))
-        return v;
     torch::Tensor g = gv - v;
+    if (tracker.record(v, gv, g))
+        return v;
     torch::Tensor step = g; // -J^{-1} g with J^{-1} = -I initially
 
     for (int k = 0;; ++k) {
         const auto vNext = v + step;
         const auto gvNext = problem.apply(vNext);
-        if (tracker.record(vNext, gvNext))
-            return vNext;
         const auto gNext = gvNext - vNext;
+        if (tracker.record(vNext, gvNext, gNext))
+            return vNext;
         const auto dv = vNext - v;
         const auto dg = gNext - g;
 

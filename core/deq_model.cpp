@@ -26,6 +26,18 @@ torch::Tensor resize(const torch::Tensor& image, int64_t height, int64_t width)
                                      .align_corners(false));
 }
 
+// A flat [B, H*W*C] block as an NCHW-shaped view with channels-last strides,
+// and back (without a copy when the tensor is channels-last already).
+torch::Tensor channelsLastView(const torch::Tensor& flat, int64_t channels, int64_t height, int64_t width)
+{
+    return flat.view({flat.size(0), height, width, channels}).permute({0, 3, 1, 2});
+}
+
+torch::Tensor flattenChannelsLast(const torch::Tensor& map)
+{
+    return map.permute({0, 2, 3, 1}).reshape({map.size(0), -1});
+}
+
 } // namespace
 
 ConvImpl::ConvImpl(int64_t in, int64_t out, int64_t kernel, int64_t stride, bool weightNorm, double gain)
@@ -56,7 +68,7 @@ torch::Tensor ConvImpl::weight()
 
 torch::Tensor ConvImpl::forward(const torch::Tensor& input)
 {
-    return torch::conv2d(input, weight(), bias_, stride_, padding_);
+    return torch::conv2d(input, weight().contiguous(input.suggest_memory_format()), bias_, stride_, padding_);
 }
 
 DeqModelImpl::DeqModelImpl(const ModelConfig& config) : config_(config)
@@ -136,13 +148,16 @@ StateLayout DeqModelImpl::layout(int64_t height, int64_t width) const
 
 std::vector<torch::Tensor> DeqModelImpl::unpack(const torch::Tensor& z, const StateLayout& layout) const
 {
-    std::vector<torch::Tensor> parts;
-    int64_t offset = 0;
-    const int64_t batch = z.size(0);
-    for (const auto& shape : layout.zShapes) {
-        const int64_t n = shape[0] * shape[1] * shape[2];
-        parts.push_back(z.narrow(1, offset, n).view({batch, shape[0], shape[1], shape[2]}));
-        offset += n;
+    // One split rather than a narrow per scale: its backward assembles the
+    // gradient of z in one pass instead of zero-filling a full-size gradient
+    // per scale and adding them up.
+    std::vector<int64_t> sizes;
+    for (const auto& shape : layout.zShapes)
+        sizes.push_back(shape[0] * shape[1] * shape[2]);
+    auto parts = z.split_with_sizes(sizes, 1);
+    for (size_t s = 0; s < parts.size(); ++s) {
+        const auto& shape = layout.zShapes[s];
+        parts[s] = channelsLastView(parts[s], shape[0], shape[1], shape[2]);
     }
     return parts;
 }
@@ -151,10 +166,13 @@ torch::Tensor DeqModelImpl::latentGrid(const torch::Tensor& latent, const StateL
 {
     const int64_t batch = latent.size(0);
     if (config_.kind == ModelKind::Generative) {
+        // The trained linear map defines an NCHW grid.
         const int64_t side = config_.imageSize / config_.latentStride;
-        return codeToGrid_->forward(latent).view({batch, config_.latentChannels, side, side});
+        return codeToGrid_->forward(latent)
+            .view({batch, config_.latentChannels, side, side})
+            .contiguous(at::MemoryFormat::ChannelsLast);
     }
-    return latent.view({batch, layout.latentShape[0], layout.latentShape[1], layout.latentShape[2]});
+    return channelsLastView(latent, layout.latentShape[0], layout.latentShape[1], layout.latentShape[2]);
 }
 
 std::vector<torch::Tensor> DeqModelImpl::inject(const torch::Tensor& latent, const StateLayout& layout)
@@ -187,7 +205,7 @@ torch::Tensor DeqModelImpl::cell(const torch::Tensor& z, const std::vector<torch
             auto moved = fuse_[s][t]->forward(branch[t]);
             fused = fused + resize(moved, layout.zShapes[s][1], layout.zShapes[s][2]);
         }
-        out.push_back(torch::elu(fused).flatten(1));
+        out.push_back(flattenChannelsLast(torch::elu(fused)));
     }
     return torch::cat(out, 1);
 }
@@ -204,7 +222,7 @@ torch::Tensor DeqModelImpl::readout(const torch::Tensor& z, const StateLayout& l
     for (int s = 1; s < config_.scales; ++s)
         u = u + resize(readoutLift_[s - 1]->forward(parts[s]), layout.height, layout.width);
     auto y = torch::elu(readoutNorm_->forward(readoutConv_->forward(u)));
-    return readoutOut_->forward(y);
+    return readoutOut_->forward(y).contiguous();
 }
 
 int64_t DeqModelImpl::parameterCount() const

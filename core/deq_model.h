@@ -8,11 +8,14 @@ namespace jiio {
 
 // Shapes of the DEQ state and of the optimised input for one image size. The
 // solvers see both as flat [batch, n] tensors; the model reshapes internally.
+// Each scale of z (and a restoration latent grid) is stored channels-last,
+// (H, W, C) per sample, so the convolutions work on oneDNN's native layout
+// without reordering every feature map on each call.
 struct StateLayout {
     int64_t height = 0;
     int64_t width = 0;
-    std::vector<std::vector<int64_t>> zShapes; // per scale, without the batch dim
-    std::vector<int64_t> latentShape;          // without the batch dim
+    std::vector<std::vector<int64_t>> zShapes; // per scale {C, H, W}, without the batch dim
+    std::vector<int64_t> latentShape;          // {C, H, W} or {C}, without the batch dim
     int64_t zSize = 0;
     int64_t latentSize = 0;
 };

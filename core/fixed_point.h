@@ -16,9 +16,10 @@ public:
 
     virtual torch::Tensor apply(const torch::Tensor& v) = 0;
 
-    // Fills the block residuals and objective of the last apply(v) into stats.
-    // The default reports only the total residual.
-    virtual void describe(const torch::Tensor& v, const torch::Tensor& gv, IterationStats& stats);
+    // Fills the block residuals and objective of the last apply(v) into stats,
+    // given gv = G(v) and change = G(v) - v. The default reports only the
+    // total residual.
+    virtual void describe(const torch::Tensor& gv, const torch::Tensor& change, IterationStats& stats);
 
     // Per-sample objective of the last apply(), or an undefined tensor.
     virtual torch::Tensor lastObjective() const { return {}; }

@@ -49,22 +49,25 @@ public:
         else if (options_.constraint == InputConstraint::LInfBall)
             step = gradX.sign();
 
-        auto zNext = z + options_.alphaZ * (fz - z);
-        auto xNext = projectInput(x - alphaX * step, options_.constraint, options_.radius);
-        auto muNext = mu + options_.alphaMu * (gradZ - mu);
-        return torch::cat({zNext, xNext, muNext}, 1);
+        // Written block by block into one state: no concatenation pass.
+        auto next = torch::empty_like(v);
+        auto [zNext, xNext, muNext] = split(next);
+        torch::lerp_out(zNext, z, fz, options_.alphaZ);
+        xNext.copy_(projectInput(x - alphaX * step, options_.constraint, options_.radius));
+        torch::lerp_out(muNext, mu, gradZ, options_.alphaMu);
+        return next;
     }
 
-    void describe(const torch::Tensor& v, const torch::Tensor& gv, IterationStats& stats) override
+    void describe(const torch::Tensor& gv, const torch::Tensor& change, IterationStats& stats) override
     {
-        const auto [z, x, mu] = split(v);
         const auto [gz, gx, gmu] = split(gv);
-        auto relative = [](const torch::Tensor& a, const torch::Tensor& ga) {
-            return ((ga - a).norm(2, 1) / (ga.norm(2, 1) + 1e-12)).mean().item<double>();
+        const auto [dz, dx, dmu] = split(change);
+        auto relative = [](const torch::Tensor& delta, const torch::Tensor& image) {
+            return (delta.norm(2, 1) / (image.norm(2, 1) + 1e-12)).mean().item<double>();
         };
-        stats.residualZ = relative(z, gz);
-        stats.residualX = relative(x, gx);
-        stats.residualMu = relative(mu, gmu);
+        stats.residualZ = relative(dz, gz);
+        stats.residualX = relative(dx, gx);
+        stats.residualMu = relative(dmu, gmu);
         stats.objective = lastObjective_.mean().item<double>();
     }
 

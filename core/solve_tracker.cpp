@@ -19,6 +19,17 @@ torch::Tensor batchedDots(const torch::Tensor& rows, const torch::Tensor& vector
     return out;
 }
 
+torch::Tensor batchedCombination(const torch::Tensor& weights, const torch::Tensor& rows)
+{
+    const auto batch = rows.size(0);
+    auto out = torch::empty({batch, rows.size(2)}, rows.options());
+    for (int64_t b = 0; b < batch; ++b) {
+        auto row = out.select(0, b);
+        torch::mv_out(row, rows.select(0, b).t(), weights.select(0, b));
+    }
+    return out;
+}
+
 SolveTracker::SolveTracker(FixedPointProblem& problem, const FixedPointOptions& options,
                            SolveObserver& observer, const torch::Tensor& v0)
     : problem_(problem), options_(options), observer_(observer), start_(std::chrono::steady_clock::now())
@@ -28,9 +39,9 @@ SolveTracker::SolveTracker(FixedPointProblem& problem, const FixedPointOptions& 
     bestResidual_ = torch::full({batch}, std::numeric_limits<double>::infinity(), v0.options());
 }
 
-torch::Tensor SolveTracker::sampleResidual(const torch::Tensor& v, const torch::Tensor& gv) const
+torch::Tensor SolveTracker::sampleResidual(const torch::Tensor& gv, const torch::Tensor& change) const
 {
-    auto absolute = (gv - v).norm(2, 1);
+    auto absolute = change.norm(2, 1);
     if (!options_.relativeResidual)
         return absolute;
     return absolute / (gv.norm(2, 1) + kTiny);
@@ -44,18 +55,25 @@ void SolveTracker::updateBest(const torch::Tensor& v, const torch::Tensor& resid
         better = better | ((residual < bestResidual_ * options_.bestResidualSlack) & clearlyLower);
     }
     better = better & torch::isfinite(residual);
-    best_ = torch::where(better.unsqueeze(1), v.detach(), best_);
+    // Keep a reference where the whole batch improved (the usual case, and a
+    // state-sized copy saved per iteration); the caller's start is copied.
+    if (better.all().item<bool>())
+        best_ = iteration_ == 1 ? v.detach().clone() : v.detach();
+    else if (better.any().item<bool>())
+        best_ = torch::where(better.unsqueeze(1), v.detach(), best_);
     bestResidual_ = torch::where(better, residual, bestResidual_);
     if (objective.defined())
         bestObjective_ = bestObjective_.defined() ? torch::where(better, objective, bestObjective_)
                                                   : torch::where(better, objective, torch::full_like(objective, INFINITY));
 }
 
-bool SolveTracker::record(const torch::Tensor& v, const torch::Tensor& gv)
+bool SolveTracker::record(const torch::Tensor& v, const torch::Tensor& gv, torch::Tensor change)
 {
     torch::NoGradGuard noGrad;
     ++iteration_;
-    const auto residual = sampleResidual(v, gv);
+    if (!change.defined())
+        change = gv - v;
+    const auto residual = sampleResidual(gv, change);
     const auto objective = problem_.lastObjective();
     const bool finite = torch::isfinite(residual).all().item<bool>();
     const double worstBefore = bestResidual_.max().item<double>();
@@ -64,7 +82,7 @@ bool SolveTracker::record(const torch::Tensor& v, const torch::Tensor& gv)
     stats.iteration = iteration_;
     stats.elapsedSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     stats.residualTotal = residual.mean().item<double>();
-    problem_.describe(v, gv, stats);
+    problem_.describe(gv, change, stats);
     stats.functionEvaluations = problem_.functionEvaluations();
     stats.vjpCount = problem_.vjpCount();
 
