@@ -1,5 +1,6 @@
 // Fixed-point solvers on problems with known answers.
 #include "core/fixed_point.h"
+#include "core/solve_tracker.h"
 #include "core/trace.h"
 
 #include <QtTest>
@@ -155,6 +156,21 @@ private Q_SLOTS:
         const auto result = solveFixedPoint(problem, torch::zeros_like(p.b), options, observer);
         QCOMPARE(result.reason, StopReason::StopRequested);
         QCOMPARE(result.iterations, 3);
+    }
+
+    void batchedProductsMatchBmm()
+    {
+        // The solvers' gemv-per-sample products against the plain batched
+        // matrix products they replace.
+        torch::manual_seed(5);
+        const auto rows = torch::randn({3, 4, 1000}, torch::kFloat64);
+        const auto vectors = torch::randn({3, 1000}, torch::kFloat64);
+        const auto weights = torch::randn({3, 4}, torch::kFloat64);
+        const auto dots = batchedDots(rows, vectors);
+        const auto combination = batchedCombination(weights, rows);
+        QVERIFY(torch::allclose(dots, torch::bmm(rows, vectors.unsqueeze(2)).squeeze(2)));
+        QVERIFY(torch::allclose(combination, torch::bmm(weights.unsqueeze(1), rows).squeeze(1)));
+        QCOMPARE(batchedDots(rows.narrow(1, 0, 0), vectors).size(1), int64_t(0));
     }
 
     void traceCsvHasTheContractColumns()
