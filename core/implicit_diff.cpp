@@ -136,4 +136,9 @@ torch::Tensor jacobianGainEstimate(DeqModel& model, const StateLayout& layout, c
     return jacobianGainEstimate(cellGraph(model, layout, z, latent), iterations);
 }
 
+torch::Tensor gainPenalty(const CellGraph& graph, double weight, double target)
+{
+    return weight * torch::relu(jacobianGainEstimate(graph) - target).square().mean();
+}
+
 } // namespace jiio

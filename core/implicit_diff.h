@@ -76,4 +76,8 @@ torch::Tensor jacobianGainEstimate(const CellGraph& graph, int iterations = 5);
 torch::Tensor jacobianGainEstimate(DeqModel& model, const StateLayout& layout, const torch::Tensor& z,
                                    const torch::Tensor& latent, int iterations = 5);
 
+// The trainer's penalty on that gain: weight * relu(gain - target)^2, averaged
+// over the batch (a scalar to backpropagate).
+torch::Tensor gainPenalty(const CellGraph& graph, double weight, double target);
+
 } // namespace jiio

@@ -168,10 +168,8 @@ double Trainer::trainStep()
         torch::Tensor penalty = torch::zeros({}, graph.state.options());
         if (options_.jacobianWeight > 0)
             penalty = penalty + options_.jacobianWeight * jacobianFrobeniusEstimate(graph).mean();
-        if (options_.gainWeight > 0) {
-            auto excess = torch::relu(jacobianGainEstimate(graph) - options_.gainTarget);
-            penalty = penalty + options_.gainWeight * excess.square().mean();
-        }
+        if (options_.gainWeight > 0)
+            penalty = penalty + gainPenalty(graph, options_.gainWeight, options_.gainTarget);
         penalty.backward();
     }
     const double norm = torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.gradientClip);
