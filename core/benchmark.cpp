@@ -163,7 +163,6 @@ BenchmarkReport runBenchmark(DeqModel& model, const std::string& modelName, cons
     settings.naive.steps = options.naiveSteps;
 
     const auto clean = cropPatches(images, config.imageChannels, options);
-    const auto layout = model->layout(options.patchSize, options.patchSize);
     BenchmarkReport report;
     report.model = modelName;
     report.threads = torch::get_num_threads();
@@ -171,6 +170,7 @@ BenchmarkReport runBenchmark(DeqModel& model, const std::string& modelName, cons
     double naiveTotal = 0, gdTotal = 0, jiioTotal = 0;
     for (const auto& problem : makeProblems(clean, options)) {
         const Objective objective(problem.task, problem.target, problem.known, config.priorWeight, options.sigma);
+        const auto layout = model->layoutFor(objective);
         std::map<InputMethod, std::vector<Run>> runs;
         // Repeats interleave the methods so slow drifts of the machine hit all alike.
         for (int repeat = 0; repeat < options.repeats; ++repeat) {

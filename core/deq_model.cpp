@@ -1,5 +1,7 @@
 #include "deq_model.h"
 
+#include "push_pull_fill.h"
+
 #include <cmath>
 
 namespace F = torch::nn::functional;
@@ -88,6 +90,9 @@ DeqModelImpl::DeqModelImpl(const ModelConfig& config) : config_(config)
         const int64_t c = channelsAt(s);
         const std::string tag = std::to_string(s);
         injectConv_.push_back(register_module("inject" + tag, Conv(gridChannels, c, 3, 1, wn, 1.0)));
+        if (config_.observationInjection)
+            observeConv_.push_back(
+                register_module("observe" + tag, Conv(config_.imageChannels + 2, c, 3, 1, wn, 1.0)));
         conv1_.push_back(register_module("conv1_" + tag, Conv(c, c, 3, 1, wn, kCellGain)));
         conv2_.push_back(register_module("conv2_" + tag, Conv(c, c, 3, 1, wn, kCellGain)));
     }
@@ -115,7 +120,9 @@ DeqModelImpl::DeqModelImpl(const ModelConfig& config) : config_(config)
                                                Conv(channelsAt(s), channelsAt(0), 1, 1, wn, 1.0)));
     readoutConv_ = register_module("readout_conv", Conv(channelsAt(0), channelsAt(0), 3, 1, wn, 1.0));
     readoutNorm_ = register_module("readout_norm", torch::nn::GroupNorm(config_.groups, channelsAt(0)));
-    readoutOut_ = register_module("readout_out", Conv(channelsAt(0), config_.imageChannels, 3, 1, wn, 1.0));
+    // A correction starts small, so an untrained model returns about what it sees.
+    const double readoutGain = config_.observationInjection ? 0.1 : 1.0;
+    readoutOut_ = register_module("readout_out", Conv(channelsAt(0), config_.imageChannels, 3, 1, wn, readoutGain));
 }
 
 void DeqModelImpl::setJiioIterations(int iterations)
@@ -144,6 +151,34 @@ StateLayout DeqModelImpl::layout(int64_t height, int64_t width) const
     for (auto d : result.latentShape)
         result.latentSize *= d;
     return result;
+}
+
+StateLayout DeqModelImpl::layoutFor(const Objective& objective) const
+{
+    const torch::Tensor& target = objective.target();
+    StateLayout result = layout(target.size(2), target.size(3));
+    if (!config_.observationInjection)
+        return result;
+    TORCH_CHECK(target.size(1) == config_.imageChannels, "the model expects ", config_.imageChannels,
+                "-channel images, the objective has ", target.size(1));
+    const auto known = objective.knownMask().defined()
+        ? objective.knownMask().expand({target.size(0), 1, target.size(2), target.size(3)})
+        : torch::ones({target.size(0), 1, target.size(2), target.size(3)}, target.options());
+    // The noise level in the model's units (images span [-1, 1]).
+    const double noise = 2.0 * objective.sigma() / 255.0;
+    // Holes are pre-filled by push-pull so the cell starts from a sensible
+    // image everywhere (and the readout corrects it); the mask says where.
+    auto features = torch::cat({pushPullFill(target, known), known, noise * known}, 1)
+                        .contiguous(at::MemoryFormat::ChannelsLast);
+    for (int s = 0; s < config_.scales; ++s)
+        result.observation.push_back(s == 0 ? features : F::avg_pool2d(features, F::AvgPool2dFuncOptions(1 << s)));
+    return result;
+}
+
+torch::Tensor DeqModelImpl::filledObservation(const StateLayout& layout) const
+{
+    TORCH_CHECK(!layout.observation.empty(), "this model sees the observation: build its layout with layoutFor(objective)");
+    return layout.observation.front().narrow(1, 0, config_.imageChannels).contiguous();
 }
 
 std::vector<torch::Tensor> DeqModelImpl::unpack(const torch::Tensor& z, const StateLayout& layout) const
@@ -181,6 +216,12 @@ std::vector<torch::Tensor> DeqModelImpl::inject(const torch::Tensor& latent, con
     std::vector<torch::Tensor> injection;
     for (int s = 0; s < config_.scales; ++s)
         injection.push_back(injectConv_[s]->forward(resize(grid, layout.zShapes[s][1], layout.zShapes[s][2])));
+    if (config_.observationInjection) {
+        TORCH_CHECK(layout.observation.size() == injection.size(),
+                    "this model sees the observation: build its layout with layoutFor(objective)");
+        for (int s = 0; s < config_.scales; ++s)
+            injection[s] = injection[s] + observeConv_[s]->forward(layout.observation[s]);
+    }
     return injection;
 }
 
@@ -222,7 +263,13 @@ torch::Tensor DeqModelImpl::readout(const torch::Tensor& z, const StateLayout& l
     for (int s = 1; s < config_.scales; ++s)
         u = u + resize(readoutLift_[s - 1]->forward(parts[s]), layout.height, layout.width);
     auto y = torch::elu(readoutNorm_->forward(readoutConv_->forward(u)));
-    return readoutOut_->forward(y).contiguous();
+    auto image = readoutOut_->forward(y).contiguous();
+    // A model that sees the observation reads out a correction to it, holes
+    // pre-filled (residual learning): keeping what is known costs the cell
+    // nothing, and the equilibrium only has to carry what is missing or noisy.
+    if (config_.observationInjection)
+        image = image + filledObservation(layout);
+    return image;
 }
 
 int64_t DeqModelImpl::parameterCount() const

@@ -1,5 +1,6 @@
 #pragma once
 #include "model_config.h"
+#include "objective.h"
 #include "torch_include.h"
 
 #include <vector>
@@ -18,6 +19,11 @@ struct StateLayout {
     std::vector<int64_t> latentShape;          // {C, H, W} or {C}, without the batch dim
     int64_t zSize = 0;
     int64_t latentSize = 0;
+    // What a model with observation injection sees of the problem, per scale
+    // (channels-last [B, C + 2, H_s, W_s]: the observed image with its holes
+    // filled by push-pull, the known-pixel mask and the noise level); empty
+    // for other models.
+    std::vector<torch::Tensor> observation;
 };
 
 // A 3x3 (or 1x1) convolution with optional weight normalisation
@@ -49,6 +55,10 @@ public:
     // So is the inner budget: fine-tuning a model for another budget changes it.
     void setJiioIterations(int iterations);
     StateLayout layout(int64_t height, int64_t width) const;
+    // The layout of the objective's images, with the observation the model
+    // sees when it has observation injection. Use it wherever an objective is
+    // at hand: such a model cannot be applied without it.
+    StateLayout layoutFor(const Objective& objective) const;
 
     // Per-scale input injection for a flat latent batch [B, latentSize].
     std::vector<torch::Tensor> inject(const torch::Tensor& latent, const StateLayout& layout);
@@ -57,19 +67,22 @@ public:
                        const StateLayout& layout);
     // f(z, x) in one call.
     torch::Tensor f(const torch::Tensor& z, const torch::Tensor& latent, const StateLayout& layout);
-    // Readout h(z): [B, zSize] -> images [B, C, H, W] in the normalised range [-1, 1].
+    // Readout h(z): [B, zSize] -> images [B, C, H, W] in the normalised range
+    // [-1, 1]; with observation injection, the filled observation plus a correction.
     torch::Tensor readout(const torch::Tensor& z, const StateLayout& layout);
 
     int64_t parameterCount() const;
 
 private:
     std::vector<torch::Tensor> unpack(const torch::Tensor& z, const StateLayout& layout) const;
+    torch::Tensor filledObservation(const StateLayout& layout) const;
     torch::Tensor latentGrid(const torch::Tensor& latent, const StateLayout& layout);
     int64_t channelsAt(int scale) const { return int64_t(config_.width) << scale; }
 
     ModelConfig config_;
     torch::nn::Linear codeToGrid_{nullptr}; // Generative models only
     std::vector<Conv> injectConv_;
+    std::vector<Conv> observeConv_; // observation injection only
     std::vector<Conv> conv1_, conv2_;
     // fuse_[s][t]: resampling from scale t into scale s (empty for t == s)
     std::vector<std::vector<torch::nn::Sequential>> fuse_;

@@ -58,6 +58,14 @@ int ModelConfig::alignment() const
     return kind == ModelKind::Restoration ? std::lcm(pyramid, latentStride) : pyramid;
 }
 
+ModelConfig ModelConfig::newModel(ModelKind kind)
+{
+    ModelConfig config;
+    config.kind = kind;
+    config.observationInjection = kind == ModelKind::Restoration;
+    return config;
+}
+
 int ModelConfig::groupsFor(int width)
 {
     const int preferred = ModelConfig{}.groups;
@@ -82,6 +90,8 @@ void ModelConfig::validate() const
     require(imageSize >= 4 && imageSize % alignment() == 0, "image size must be a multiple of the alignment");
     require(jiioIterations >= 1, "JIIO iterations must be positive");
     require(priorWeight >= 0, "prior weight must be non-negative");
+    require(!observationInjection || kind == ModelKind::Restoration,
+            "only restoration models can see the observation");
 }
 
 std::string ModelConfig::toText() const
@@ -101,7 +111,8 @@ std::string ModelConfig::toText() const
         << "tile_size = " << tileSize << "\n"
         << "tile_overlap = " << tileOverlap << "\n"
         << "jiio_iterations = " << jiioIterations << "\n"
-        << "prior_weight = " << priorWeight << "\n";
+        << "prior_weight = " << priorWeight << "\n"
+        << "observation_injection = " << (observationInjection ? 1 : 0) << "\n";
     for (const auto& [key, value] : provenance)
         out << kProvenancePrefix << key << " = " << value << "\n";
     return out.str();
@@ -151,6 +162,8 @@ ModelConfig ModelConfig::fromText(const std::string& text)
             config.jiioIterations = toInt(key, value);
         } else if (key == "prior_weight") {
             config.priorWeight = toDouble(key, value);
+        } else if (key == "observation_injection") {
+            config.observationInjection = toInt(key, value) != 0;
         } else if (key.rfind(kProvenancePrefix, 0) == 0) {
             config.provenance[key.substr(std::string(kProvenancePrefix).size())] = value;
         } else {

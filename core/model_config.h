@@ -28,8 +28,17 @@ struct ModelConfig {
     int tileOverlap = 16;
     int jiioIterations = 30;   // the inner budget the model was trained for
     double priorWeight = 1e-3; // R(x) = priorWeight/2 * |x|^2
+    // Restoration only: the cell also sees the observation (the known pixels,
+    // the known-pixel mask and the noise level) and the readout adds its
+    // correction to the known pixels, so the equilibrium keeps detail the
+    // coarse latent cannot carry and x only has to add what is missing.
+    bool observationInjection = false;
     std::map<std::string, std::string> provenance;
 
+    // What a new model starts from: the defaults above, plus observation
+    // injection for restoration models (the field itself defaults to off, so
+    // files written before it existed load as they were).
+    static ModelConfig newModel(ModelKind kind);
     // The default group count when it divides `width`, else one group.
     static int groupsFor(int width);
     // Spatial sizes must be multiples of this.

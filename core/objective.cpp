@@ -42,6 +42,7 @@ Objective::Objective(Task task, torch::Tensor target, torch::Tensor knownMask, d
         if (sigma < 0)
             throw Error("the noise level must be non-negative");
         priorWeight_ *= 1.0 + (sigma / kReferenceSigma) * (sigma / kReferenceSigma);
+        sigma_ = sigma;
     }
 }
 

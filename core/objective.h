@@ -28,6 +28,7 @@ public:
     const torch::Tensor& target() const { return target_; }
     const torch::Tensor& knownMask() const { return knownMask_; }
     double priorWeight() const { return priorWeight_; }
+    double sigma() const { return sigma_; } // 0 unless denoising
 
     // The same objective restricted to samples [start, start + length).
     Objective slice(int64_t start, int64_t length) const;
@@ -37,6 +38,7 @@ private:
     torch::Tensor target_;
     torch::Tensor knownMask_;
     double priorWeight_;
+    double sigma_ = 0;
 };
 
 } // namespace jiio

@@ -188,9 +188,9 @@ RestoreOutcome restoreImage(DeqModel& model, const ImageData& input, const Resto
         sink = [&](const torch::Tensor& prediction) { toPreview(prediction.narrow(0, 0, 1).detach()); };
     PreviewingObserver watcher(observer, sink, request.previewInterval);
 
-    auto solveBatch = [&](const torch::Tensor& targets, const torch::Tensor& weights, int64_t h, int64_t w) {
-        const auto layout = model->layout(h, w);
+    auto solveBatch = [&](const torch::Tensor& targets, const torch::Tensor& weights) {
         Objective objective(request.task, targets.to(device), weights.to(device), config.priorWeight, request.sigma);
+        const auto layout = model->layoutFor(objective);
         auto result = optimizeInput(model, layout, objective, request.solver, watcher);
         outcome.iterations += result.iterations;
         objectiveSum += result.objective.defined() ? result.objective.sum().item<double>() : 0.0;
@@ -201,7 +201,7 @@ RestoreOutcome restoreImage(DeqModel& model, const ImageData& input, const Resto
 
     if (whole) {
         observer.onSegment(0, 1);
-        blended = solveBatch(target, weight, paddedH, paddedW);
+        blended = solveBatch(target, weight);
         weightSum.fill_(1.0);
         outcome.segments = 1;
     } else {
@@ -217,7 +217,7 @@ RestoreOutcome restoreImage(DeqModel& model, const ImageData& input, const Resto
                 weights.push_back(weight.narrow(2, t.top, t.size).narrow(3, t.left, t.size));
             }
             observer.onSegment(int(first / request.tileBatch), int((count + request.tileBatch - 1) / request.tileBatch));
-            auto predictions = solveBatch(torch::cat(targets), torch::cat(weights), tileSize, tileSize);
+            auto predictions = solveBatch(torch::cat(targets), torch::cat(weights));
             for (int64_t i = 0; i < n; ++i) {
                 const Tile& t = tiles[size_t(first + i)];
                 auto window = tileWindow(t, paddedH, paddedW, config.tileOverlap);

@@ -124,8 +124,8 @@ double Trainer::trainStep()
     model_->train();
     const auto clean = data_->sample(options_.batchSize, random_);
     const auto batch = corrupt(clean, random_, options_.inpaintFraction);
-    const auto layout = model_->layout(clean.size(2), clean.size(3));
     const Objective objective = objectiveFor(batch);
+    const auto layout = model_->layoutFor(objective);
 
     // The Jacobian penalty looks at one random point of the trajectory, so the
     // cell stays contractive where the solver actually goes, not only at z*.
@@ -192,7 +192,6 @@ double Trainer::validate()
     model_->eval();
     const auto clean = data_->validation();
     std::mt19937_64 fixed(777); // the same corruption at every validation
-    const auto layout = model_->layout(clean.size(2), clean.size(3));
     double total = 0;
     int count = 0;
     const bool generative = model_->config().kind == ModelKind::Generative;
@@ -200,7 +199,8 @@ double Trainer::validate()
     for (double fraction : fractions) { // restoration: one inpainting and one denoising pass
         const auto batch = corrupt(clean, fixed, fraction);
         NullObserver quiet;
-        auto result = runJiio(model_, layout, objectiveFor(batch), options_.jiio, quiet);
+        const Objective objective = objectiveFor(batch);
+        auto result = runJiio(model_, model_->layoutFor(objective), objective, options_.jiio, quiet);
         auto prediction = batch.known.defined()
             ? torch::where(batch.known.to(torch::kBool), batch.observed, result.prediction)
             : result.prediction;

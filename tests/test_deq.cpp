@@ -1,7 +1,9 @@
 // A small random DEQ: implicit gradients against finite differences, JIIO's
 // fixed point against the KKT conditions, JIIO against the naive method.
+#include "core/error.h"
 #include "core/implicit_diff.h"
 #include "core/input_optimization.h"
+#include "core/push_pull_fill.h"
 #include "core/trainer.h"
 #include "core/trace.h"
 #include "test_support.h"
@@ -117,6 +119,117 @@ private Q_SLOTS:
             parameter.add_(eps * direction);
             const double numeric = (up - down) / (2 * eps);
             qInfo("%s: analytic %.10g numeric %.10g", name, analytic, numeric);
+            QVERIFY(std::abs(analytic - numeric) <= 1e-5 * std::max(1.0, std::abs(numeric)));
+        }
+    }
+
+    void observationInjectionConditionsTheCellOnKnownPixels()
+    {
+        ModelConfig config = test::tinyConfig(1);
+        config.observationInjection = true;
+        torch::manual_seed(5);
+        DeqModel model(config);
+        model->to(torch::kFloat64);
+        QVERIFY(model->parameterCount() > test::tinyModel(1)->parameterCount());
+        QVERIFY(ModelConfig::fromText(config.toText()).observationInjection);
+
+        const auto options = torch::TensorOptions().dtype(torch::kFloat64);
+        const auto image = 2 * torch::rand({2, 1, kSide, kSide}, options) - 1;
+        const auto known = (torch::rand({2, 1, kSide, kSide}, options) > 0.3).to(torch::kFloat64);
+        const Objective inpaint(Task::Inpaint, image, known, config.priorWeight);
+        const auto layout = model->layoutFor(inpaint);
+        QCOMPARE(int(layout.observation.size()), config.scales);
+        QCOMPARE(layout.observation[1].sizes().vec(), (std::vector<int64_t>{2, 3, kSide / 2, kSide / 2}));
+
+        torch::NoGradGuard noGrad;
+        const auto z = 0.1 * torch::randn({2, layout.zSize}, options);
+        const auto x = torch::randn({2, layout.latentSize}, options);
+        const auto seen = model->f(z, x, layout);
+        // Values under the mask are not part of the observation ...
+        const auto scribbled = torch::where(known.to(torch::kBool), image, torch::full_like(image, 0.9));
+        const Objective sameKnownPixels(Task::Inpaint, scribbled, known, config.priorWeight);
+        QCOMPARE((model->f(z, x, model->layoutFor(sameKnownPixels)) - seen).abs().max().item<double>(), 0.0);
+        // ... but the known pixels, the mask and the noise level are.
+        const Objective denoise(Task::Denoise, image, {}, config.priorWeight, 25);
+        QVERIFY((model->f(z, x, model->layoutFor(denoise)) - seen).abs().max().item<double>() > 1e-3);
+
+        bool clearError = false;
+        try {
+            model->f(z, x, model->layout(kSide, kSide));
+        } catch (const c10::Error& error) {
+            clearError = std::string(error.what()).find("layoutFor") != std::string::npos;
+        }
+        QVERIFY(clearError);
+
+        config.kind = ModelKind::Generative;
+        QVERIFY_THROWS_EXCEPTION(Error, config.validate());
+    }
+
+    void pushPullFillKeepsKnownPixelsAndFillsHolesFromTheirSurroundings()
+    {
+        torch::manual_seed(4);
+        const int64_t side = 40; // not a power of two: odd sizes on the way down
+        auto known = (torch::rand({2, 1, side, side}) > 0.5).to(torch::kFloat32);
+        known.narrow(2, 8, 20).narrow(3, 10, 20).zero_(); // a hole larger than the image's half
+        known.narrow(2, 0, 5).narrow(3, 0, 5).zero_();    // and one in a corner
+        const auto hole = known == 0;
+
+        // Constants come back exactly, holes included.
+        const auto constant = torch::full({2, 3, side, side}, 0.3);
+        QVERIFY((pushPullFill(constant, known) - 0.3).abs().max().item<double>() < 1e-6);
+
+        // A ramp: known pixels as they were, holes inside the known range and
+        // much closer to the truth than the mean of the known pixels.
+        const auto ramp = torch::linspace(-1, 1, side).view({1, 1, 1, side}).expand({2, 3, side, side});
+        const auto scribbled = torch::where(hole, torch::full_like(ramp, 5.0), ramp);
+        const auto filled = pushPullFill(scribbled, known);
+        QVERIFY((torch::where(hole, torch::zeros_like(ramp), filled - ramp)).abs().max().item<double>() < 1e-6);
+        QVERIFY(filled.min().item<double>() >= -1 - 1e-6 && filled.max().item<double>() <= 1 + 1e-6);
+        const double fillError = (filled - ramp).abs().masked_select(hole.expand_as(ramp)).mean().item<double>();
+        const double meanError = ramp.abs().masked_select(hole.expand_as(ramp)).mean().item<double>();
+        qInfo("mean error in the holes: push-pull %.4f, the known pixels' mean %.4f", fillError, meanError);
+        QVERIFY(fillError < 0.25 * meanError);
+
+        // Nothing known: zeros rather than NaN.
+        QCOMPARE(pushPullFill(constant, torch::zeros({1, 1, side, side})).abs().max().item<double>(), 0.0);
+    }
+
+    void implicitBackwardReachesTheObservationInjection()
+    {
+        ModelConfig config = test::tinyConfig(1);
+        config.observationInjection = true;
+        torch::manual_seed(6);
+        DeqModel model(config);
+        model->to(torch::kFloat64);
+        const auto options = torch::TensorOptions().dtype(torch::kFloat64);
+        const auto clean = 2 * torch::rand({2, 1, kSide, kSide}, options) - 1;
+        const Objective denoise(Task::Denoise, clean + 0.2 * torch::randn_like(clean), {}, config.priorWeight, 25);
+        const auto layout = model->layoutFor(denoise);
+        const auto x = 0.3 * torch::randn({2, layout.latentSize}, options);
+        auto loss = [&](const torch::Tensor& prediction) { return (prediction - clean).square().sum(); };
+        auto lossAtEquilibrium = [&]() {
+            torch::NoGradGuard noGrad;
+            auto z = solveEquilibrium(model, layout, x, tight()).solution;
+            return loss(model->readout(z, layout)).item<double>();
+        };
+        model->zero_grad();
+        auto z = solveEquilibrium(model, layout, x, tight()).solution;
+        implicitBackward(model, layout, z, x, loss, tight());
+        for (const auto& name : {"observe0.v", "observe1.bias"}) {
+            auto parameter = model->named_parameters()[name];
+            QVERIFY(parameter.grad().defined());
+            const auto direction = torch::randn_like(parameter);
+            const double analytic = (parameter.grad() * direction).sum().item<double>();
+            const double eps = 1e-6;
+            torch::NoGradGuard noGrad;
+            parameter.add_(eps * direction);
+            const double up = lossAtEquilibrium();
+            parameter.sub_(2 * eps * direction);
+            const double down = lossAtEquilibrium();
+            parameter.add_(eps * direction);
+            const double numeric = (up - down) / (2 * eps);
+            qInfo("%s: analytic %.10g numeric %.10g", name, analytic, numeric);
+            QVERIFY(std::abs(numeric) > 1e-6);
             QVERIFY(std::abs(analytic - numeric) <= 1e-5 * std::max(1.0, std::abs(numeric)));
         }
     }

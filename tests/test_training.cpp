@@ -133,6 +133,31 @@ private Q_SLOTS:
         QVERIFY(QFileInfo::exists(dir_.filePath("loss.pt")));
     }
 
+    void aModelThatSeesTheObservationLearnsToDenoise()
+    {
+        // Such a model starts out returning about what it sees, so its loss
+        // starts near the noise variance; trained, it must do clearly better
+        // than handing back the noisy input.
+        auto options = quickOptions();
+        options.steps = 100;
+        options.jiio = TrainingOptions{}.jiio; // the input steps of real training, not quickOptions' large ones
+        options.inpaintFraction = 0;
+        options.sigmaMin = options.sigmaMax = 25;
+        ModelConfig config = test::tinyConfig(1);
+        config.observationInjection = true;
+        torch::manual_seed(7);
+        Trainer trainer(DeqModel(config), options, std::make_unique<SyntheticSource>(true),
+                        dir_.filePath("observing.pt").toStdString());
+        Recorder recorder;
+        trainer.run(recorder);
+        const double noiseVariance = std::pow(2.0 * 25 / 255, 2); // images span [-1, 1]
+        const double first = meanOf(recorder.losses.begin(), recorder.losses.begin() + 5);
+        const double last = meanOf(recorder.losses.end() - 10, recorder.losses.end());
+        qInfo("loss: first five %.5f, last ten %.5f, noise variance %.5f", first, last, noiseVariance);
+        QVERIFY(first > 0.8 * noiseVariance);
+        QVERIFY(last < 0.6 * noiseVariance);
+    }
+
     void generativeModelLearnsToReconstruct()
     {
         auto config = test::tinyConfig(1);

@@ -27,12 +27,14 @@ int runInit(const QStringList& arguments)
         {"jiio-iters", "Default JIIO iteration budget.", "N"},
         {"prior", "Weight of the prior |x|^2 / 2.", "P"},
         {"no-weight-norm", "Plain convolutions instead of weight-normalised ones."},
+        {"no-observation-injection",
+         "Restoration models: the cell sees only the optimised input, not the observation (known pixels, mask, "
+         "noise level) as well."},
         {"seed", "Random seed (default 0).", "S", "0"},
     });
     if (!parseOrHelp(parser, arguments, "Write a new, untrained model checkpoint."))
         return 0;
-    ModelConfig config;
-    config.kind = modelKindFromString(toStd(parser.value("kind")));
+    ModelConfig config = ModelConfig::newModel(modelKindFromString(toStd(parser.value("kind"))));
     config.imageChannels = intValue(parser, "channels", 3, 1, 3);
     config.width = intValue(parser, "width", defaults.width, 2, 1024);
     config.scales = intValue(parser, "scales", defaults.scales, 1, 4);
@@ -44,6 +46,8 @@ int runInit(const QStringList& arguments)
     config.jiioIterations = intValue(parser, "jiio-iters", defaults.jiioIterations, 1, 100000);
     config.priorWeight = doubleValue(parser, "prior", defaults.priorWeight, 0.0, 1e6);
     config.weightNorm = !parser.isSet("no-weight-norm");
+    if (parser.isSet("no-observation-injection"))
+        config.observationInjection = false;
     config.groups = ModelConfig::groupsFor(config.width);
     config.provenance["created_by"] = "jiio init";
     config.validate();

@@ -92,7 +92,7 @@ int runTrain(const QStringList& arguments)
     if (parser.isSet("init")) {
         model = loadModel(toStd(parser.value("init"))).model;
     } else {
-        ModelConfig config;
+        ModelConfig config = ModelConfig::newModel(ModelKind::Restoration);
         config.imageChannels = intValue(parser, "channels", 3, 1, 3);
         model = DeqModel(config);
     }

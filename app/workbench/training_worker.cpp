@@ -67,8 +67,7 @@ private:
 
 ModelConfig configFor(const TrainingJob& job)
 {
-    ModelConfig config;
-    config.kind = modelKindFromString(job.kind.toStdString());
+    ModelConfig config = ModelConfig::newModel(modelKindFromString(job.kind.toStdString()));
     const bool generative = config.kind == ModelKind::Generative;
     config.imageChannels = generative ? 1 : job.channels;
     config.width = job.width;
