@@ -10,6 +10,8 @@
 
 #include <QtTest>
 
+#include <functional>
+
 using namespace jiio;
 
 namespace {
@@ -55,6 +57,41 @@ struct Fixture {
     }
 };
 
+// implicitBackward's gradient of loss(h(z*(x))) for each named parameter,
+// against central differences of the loss at re-solved equilibria, along a
+// random direction: {analytic, numeric} per name.
+std::vector<std::pair<double, double>> implicitAndNumericGradients(
+    DeqModel& model, const StateLayout& layout, const torch::Tensor& x,
+    const std::function<torch::Tensor(const torch::Tensor&)>& loss, const std::vector<std::string>& names)
+{
+    auto lossAtEquilibrium = [&]() {
+        torch::NoGradGuard noGrad;
+        auto z = solveEquilibrium(model, layout, x, tight()).solution;
+        return loss(model->readout(z, layout)).item<double>();
+    };
+    model->zero_grad();
+    auto z = solveEquilibrium(model, layout, x, tight()).solution;
+    implicitBackward(model, layout, z, x, loss, tight());
+    std::vector<std::pair<double, double>> result;
+    for (const auto& name : names) {
+        auto parameter = model->named_parameters()[name];
+        TORCH_CHECK(parameter.is_leaf() && parameter.grad().defined(), name, " got no gradient");
+        const auto direction = torch::randn_like(parameter);
+        const double analytic = (parameter.grad() * direction).sum().item<double>();
+        const double eps = 1e-6;
+        torch::NoGradGuard noGrad;
+        parameter.add_(eps * direction);
+        const double up = lossAtEquilibrium();
+        parameter.sub_(2 * eps * direction);
+        const double down = lossAtEquilibrium();
+        parameter.add_(eps * direction);
+        const double numeric = (up - down) / (2 * eps);
+        qInfo("%s: analytic %.10g numeric %.10g", name.c_str(), analytic, numeric);
+        result.push_back({analytic, numeric});
+    }
+    return result;
+}
+
 } // namespace
 
 class TestDeq : public QObject {
@@ -94,33 +131,13 @@ private Q_SLOTS:
         Fixture fx;
         auto x = 0.3 * torch::randn({2, fx.layout.latentSize}, torch::kFloat64);
         auto loss = [&](const torch::Tensor& prediction) { return (prediction - fx.target).square().sum(); };
-        auto lossAtEquilibrium = [&]() {
-            torch::NoGradGuard noGrad;
-            auto z = solveEquilibrium(fx.model, fx.layout, x, tight()).solution;
-            return loss(fx.model->readout(z, fx.layout)).item<double>();
-        };
-        fx.model->zero_grad();
-        auto z = solveEquilibrium(fx.model, fx.layout, x, tight()).solution;
-        implicitBackward(fx.model, fx.layout, z, x, loss, tight());
-        // A parameter of the cell (reached only through the equilibrium) and
+        // Parameters of the cell (reached only through the equilibrium) and
         // one of the readout.
         torch::manual_seed(2);
-        for (const auto& name : {"conv1_0.v", "conv2_1.g", "fuse1to0.0.v", "inject0.bias", "readout_conv.g"}) {
-            auto parameter = fx.model->named_parameters()[name];
-            QVERIFY(parameter.is_leaf() && parameter.grad().defined());
-            const auto direction = torch::randn_like(parameter);
-            const double analytic = (parameter.grad() * direction).sum().item<double>();
-            const double eps = 1e-6;
-            torch::NoGradGuard noGrad;
-            parameter.add_(eps * direction);
-            const double up = lossAtEquilibrium();
-            parameter.sub_(2 * eps * direction);
-            const double down = lossAtEquilibrium();
-            parameter.add_(eps * direction);
-            const double numeric = (up - down) / (2 * eps);
-            qInfo("%s: analytic %.10g numeric %.10g", name, analytic, numeric);
+        for (const auto& [analytic, numeric] : implicitAndNumericGradients(
+                 fx.model, fx.layout, x, loss,
+                 {"conv1_0.v", "conv2_1.g", "fuse1to0.0.v", "inject0.bias", "readout_conv.g"}))
             QVERIFY(std::abs(analytic - numeric) <= 1e-5 * std::max(1.0, std::abs(numeric)));
-        }
     }
 
     void observationInjectionConditionsTheCellOnKnownPixels()
@@ -207,28 +224,8 @@ private Q_SLOTS:
         const auto layout = model->layoutFor(denoise);
         const auto x = 0.3 * torch::randn({2, layout.latentSize}, options);
         auto loss = [&](const torch::Tensor& prediction) { return (prediction - clean).square().sum(); };
-        auto lossAtEquilibrium = [&]() {
-            torch::NoGradGuard noGrad;
-            auto z = solveEquilibrium(model, layout, x, tight()).solution;
-            return loss(model->readout(z, layout)).item<double>();
-        };
-        model->zero_grad();
-        auto z = solveEquilibrium(model, layout, x, tight()).solution;
-        implicitBackward(model, layout, z, x, loss, tight());
-        for (const auto& name : {"observe0.v", "observe1.bias"}) {
-            auto parameter = model->named_parameters()[name];
-            QVERIFY(parameter.grad().defined());
-            const auto direction = torch::randn_like(parameter);
-            const double analytic = (parameter.grad() * direction).sum().item<double>();
-            const double eps = 1e-6;
-            torch::NoGradGuard noGrad;
-            parameter.add_(eps * direction);
-            const double up = lossAtEquilibrium();
-            parameter.sub_(2 * eps * direction);
-            const double down = lossAtEquilibrium();
-            parameter.add_(eps * direction);
-            const double numeric = (up - down) / (2 * eps);
-            qInfo("%s: analytic %.10g numeric %.10g", name, analytic, numeric);
+        for (const auto& [analytic, numeric] :
+             implicitAndNumericGradients(model, layout, x, loss, {"observe0.v", "observe1.bias"})) {
             QVERIFY(std::abs(numeric) > 1e-6);
             QVERIFY(std::abs(analytic - numeric) <= 1e-5 * std::max(1.0, std::abs(numeric)));
         }
