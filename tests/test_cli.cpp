@@ -336,6 +336,25 @@ private Q_SLOTS:
         QVERIFY(result.out.contains("parameters = "));
     }
 
+    void newRestorationModelsSeeTheObservation()
+    {
+        const struct {
+            QStringList arguments;
+            QString expected;
+        } cases[] = {
+            {{"--width", "4"}, "observation_injection = 1"},
+            {{"--width", "4", "--no-observation-injection"}, "observation_injection = 0"},
+            {{"--kind", "generative", "--channels", "1", "--width", "4"}, "observation_injection = 0"},
+        };
+        for (const auto& c : cases) {
+            const QString model = path("init-observation.pt");
+            expectSuccess(runCli(QStringList{"init", "--output", model} + c.arguments));
+            const auto info = runCli({"info", model});
+            expectSuccess(info);
+            QVERIFY2(info.out.contains(c.expected), qPrintable(c.arguments.join(' ') + ": " + info.out));
+        }
+    }
+
     void badInputFailsCleanlyAndLeavesTheOutputAlone()
     {
         const QString input = write("bad-in.png", makePicture(32, 32, 3, CV_8U));
@@ -393,6 +412,8 @@ private Q_SLOTS:
             {inpaint + QStringList{"--input", input, "--mask", goodMask, "--output", path("result.nope")},
              "cannot encode"},
             {QStringList{"info", corruptModel}, "corrupt"},
+            {QStringList{"train", "--output", output, "--sigma-min", "30", "--sigma-max", "20"},
+             "--sigma-min must not exceed --sigma-max"},
             {QStringList{"frobnicate"}, "unknown command"},
         };
         for (const auto& c : cases) {

@@ -54,6 +54,8 @@ int runTrain(const QStringList& arguments)
         {"jacobian-weight", "Jacobian regularisation weight (default 0.1).", "W"},
         {"gain-weight", "Weight of the penalty on the cell's largest gain above --gain-target (default 10).", "W"},
         {"gain-target", "Largest gain of df/dz the penalty allows (default 0.8).", "G"},
+        {"sigma-min", "Restoration: lowest training noise level, 0-255 scale (default 5).", "S"},
+        {"sigma-max", "Restoration: highest training noise level (default 50).", "S"},
         {"unrolled-steps", "Warm-up steps trained by unrolling f instead of implicitly (default 0).", "N"},
         {"unroll-depth", "Applications of f per unrolled warm-up step (default 8).", "N"},
         {"checkpoint-every", "Steps between checkpoints (default 100).", "N"},
@@ -82,6 +84,10 @@ int runTrain(const QStringList& arguments)
     options.jacobianWeight = doubleValue(parser, "jacobian-weight", defaults.jacobianWeight, 0.0, 1e6);
     options.gainWeight = doubleValue(parser, "gain-weight", defaults.gainWeight, 0.0, 1e6);
     options.gainTarget = doubleValue(parser, "gain-target", defaults.gainTarget, 0.01, 10.0);
+    options.sigmaMin = doubleValue(parser, "sigma-min", defaults.sigmaMin, 0.0, 255.0);
+    options.sigmaMax = doubleValue(parser, "sigma-max", defaults.sigmaMax, 0.0, 255.0);
+    if (options.sigmaMin > options.sigmaMax)
+        throw UsageError("--sigma-min must not exceed --sigma-max");
     options.checkpointEvery = intValue(parser, "checkpoint-every", defaults.checkpointEvery, 1, 10000000);
     options.validateEvery = intValue(parser, "validate-every", defaults.validateEvery, 1, 10000000);
     options.unrolledSteps = intValue(parser, "unrolled-steps", defaults.unrolledSteps, 0, 10000000);
