@@ -18,6 +18,8 @@ namespace {
 // cell contractive so fixed-point solves converge from the first step.
 constexpr double kCellGain = 1.0;
 
+const char* const kNeedsObservation = "this model sees the observation: build its layout with layoutFor(objective)";
+
 torch::Tensor resize(const torch::Tensor& image, int64_t height, int64_t width)
 {
     if (image.size(2) == height && image.size(3) == width)
@@ -177,7 +179,7 @@ StateLayout DeqModelImpl::layoutFor(const Objective& objective) const
 
 torch::Tensor DeqModelImpl::filledObservation(const StateLayout& layout) const
 {
-    TORCH_CHECK(!layout.observation.empty(), "this model sees the observation: build its layout with layoutFor(objective)");
+    TORCH_CHECK(!layout.observation.empty(), kNeedsObservation);
     return layout.observation.front().narrow(1, 0, config_.imageChannels).contiguous();
 }
 
@@ -217,8 +219,7 @@ std::vector<torch::Tensor> DeqModelImpl::inject(const torch::Tensor& latent, con
     for (int s = 0; s < config_.scales; ++s)
         injection.push_back(injectConv_[s]->forward(resize(grid, layout.zShapes[s][1], layout.zShapes[s][2])));
     if (config_.observationInjection) {
-        TORCH_CHECK(layout.observation.size() == injection.size(),
-                    "this model sees the observation: build its layout with layoutFor(objective)");
+        TORCH_CHECK(layout.observation.size() == injection.size(), kNeedsObservation);
         for (int s = 0; s < config_.scales; ++s)
             injection[s] = injection[s] + observeConv_[s]->forward(layout.observation[s]);
     }
