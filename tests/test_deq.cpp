@@ -142,11 +142,8 @@ private Q_SLOTS:
 
     void observationInjectionConditionsTheCellOnKnownPixels()
     {
-        ModelConfig config = test::tinyConfig(1);
-        config.observationInjection = true;
-        torch::manual_seed(5);
-        DeqModel model(config);
-        model->to(torch::kFloat64);
+        DeqModel model = test::tinyModel(1, /*doublePrecision=*/true, 5, /*observationInjection=*/true);
+        ModelConfig config = model->config();
         QVERIFY(model->parameterCount() > test::tinyModel(1)->parameterCount());
         QVERIFY(ModelConfig::fromText(config.toText()).observationInjection);
 
@@ -213,11 +210,8 @@ private Q_SLOTS:
 
     void implicitBackwardReachesTheObservationInjection()
     {
-        ModelConfig config = test::tinyConfig(1);
-        config.observationInjection = true;
-        torch::manual_seed(6);
-        DeqModel model(config);
-        model->to(torch::kFloat64);
+        DeqModel model = test::tinyModel(1, /*doublePrecision=*/true, 6, /*observationInjection=*/true);
+        ModelConfig config = model->config();
         const auto options = torch::TensorOptions().dtype(torch::kFloat64);
         const auto clean = 2 * torch::rand({2, 1, kSide, kSide}, options) - 1;
         const Objective denoise(Task::Denoise, clean + 0.2 * torch::randn_like(clean), {}, config.priorWeight, 25);

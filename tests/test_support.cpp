@@ -18,10 +18,12 @@ ModelConfig tinyConfig(int channels)
     return config;
 }
 
-DeqModel tinyModel(int channels, bool doublePrecision, uint64_t seed)
+DeqModel tinyModel(int channels, bool doublePrecision, uint64_t seed, bool observationInjection)
 {
     torch::manual_seed(seed);
-    DeqModel model(tinyConfig(channels));
+    ModelConfig config = tinyConfig(channels);
+    config.observationInjection = observationInjection;
+    DeqModel model(config);
     if (doublePrecision)
         model->to(torch::kFloat64);
     model->eval();

@@ -7,9 +7,10 @@
 namespace jiio::test {
 
 // A small random model that solves quickly (double precision when asked, for
-// finite-difference checks).
+// finite-difference checks), optionally seeing the observation.
 ModelConfig tinyConfig(int channels = 1);
-DeqModel tinyModel(int channels = 1, bool doublePrecision = false, uint64_t seed = 7);
+DeqModel tinyModel(int channels = 1, bool doublePrecision = false, uint64_t seed = 7,
+                   bool observationInjection = false);
 
 // Multiplies the weight-norm gains of the cell's convolutions: > 1 makes the
 // cell expand.
