@@ -180,7 +180,7 @@ StateLayout DeqModelImpl::layoutFor(const Objective& objective) const
 torch::Tensor DeqModelImpl::filledObservation(const StateLayout& layout) const
 {
     TORCH_CHECK(!layout.observation.empty(), kNeedsObservation);
-    return layout.observation.front().narrow(1, 0, config_.imageChannels).contiguous();
+    return layout.observation.front().narrow(1, 0, config_.imageChannels); // a view: no copy per iteration
 }
 
 std::vector<torch::Tensor> DeqModelImpl::unpack(const torch::Tensor& z, const StateLayout& layout) const
@@ -264,13 +264,13 @@ torch::Tensor DeqModelImpl::readout(const torch::Tensor& z, const StateLayout& l
     for (int s = 1; s < config_.scales; ++s)
         u = u + resize(readoutLift_[s - 1]->forward(parts[s]), layout.height, layout.width);
     auto y = torch::elu(readoutNorm_->forward(readoutConv_->forward(u)));
-    auto image = readoutOut_->forward(y).contiguous();
+    auto image = readoutOut_->forward(y);
     // A model that sees the observation reads out a correction to it, holes
     // pre-filled (residual learning): keeping what is known costs the cell
     // nothing, and the equilibrium only has to carry what is missing or noisy.
     if (config_.observationInjection)
         image = image + filledObservation(layout);
-    return image;
+    return image.contiguous();
 }
 
 int64_t DeqModelImpl::parameterCount() const

@@ -30,8 +30,9 @@ struct ModelConfig {
     double priorWeight = 1e-3; // R(x) = priorWeight/2 * |x|^2
     // Restoration only: the cell also sees the observation (the known pixels,
     // the known-pixel mask and the noise level) and the readout adds its
-    // correction to the known pixels, so the equilibrium keeps detail the
-    // coarse latent cannot carry and x only has to add what is missing.
+    // correction to the observation with its holes filled, so the equilibrium
+    // keeps detail the coarse latent cannot carry and x only has to add what
+    // is missing.
     bool observationInjection = false;
     std::map<std::string, std::string> provenance;
 
