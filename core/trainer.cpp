@@ -54,6 +54,12 @@ double psnrOf(const torch::Tensor& prediction, const torch::Tensor& clean)
 
 } // namespace
 
+torch::Tensor addSavedGaussianNoise(const torch::Tensor& clean, double sigma)
+{
+    const auto noisy = clean + (2.0 * sigma / 255.0) * torch::randn_like(clean);
+    return ((noisy.clamp(-1, 1) + 1) * 127.5).round() / 127.5 - 1;
+}
+
 std::string TrainingOptions::toText() const
 {
     std::ostringstream out;
@@ -100,7 +106,7 @@ Trainer::CorruptedBatch Trainer::corrupt(const torch::Tensor& clean, std::mt1993
     } else {
         batch.task = Task::Denoise;
         batch.sigma = options_.sigmaMin + unit(random) * (options_.sigmaMax - options_.sigmaMin);
-        batch.observed = clean + (2.0 * batch.sigma / 255.0) * torch::randn_like(clean);
+        batch.observed = addSavedGaussianNoise(clean, batch.sigma);
     }
     return batch;
 }

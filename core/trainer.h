@@ -40,6 +40,11 @@ struct TrainingOptions {
     static TrainingOptions fromText(const std::string& text);
 };
 
+// Gaussian noise of standard deviation sigma (0-255 scale) added to images in
+// the normalised range [-1, 1], then clipped and rounded to 8 bits: a user's
+// noisy image has been saved, so training sees what `jiio restore` will.
+torch::Tensor addSavedGaussianNoise(const torch::Tensor& clean, double sigma);
+
 struct TrainingProgress {
     int step = 0;
     int steps = 0;

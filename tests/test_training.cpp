@@ -212,6 +212,27 @@ private Q_SLOTS:
         QCOMPARE(TrainingOptions::fromText(options.toText()).unrolledSteps, options.steps);
     }
 
+    void trainingNoiseIsClippedAndStoredInEightBits()
+    {
+        torch::manual_seed(5);
+        const double sigma = 25;
+        // Three flat images: black, mid-grey and white.
+        const auto clean = torch::tensor({-1.0f, 0.0f, 1.0f}).view({3, 1, 1, 1}).expand({3, 1, 64, 64});
+        const auto noisy = addSavedGaussianNoise(clean, sigma);
+        QCOMPARE(noisy.sizes(), clean.sizes());
+        QVERIFY(noisy.min().item<float>() >= -1.0f && noisy.max().item<float>() <= 1.0f);
+        const auto levels = (noisy + 1) * 127.5;
+        QVERIFY((levels - levels.round()).abs().max().item<float>() < 1e-3f);
+        const auto noise = (noisy - clean).flatten(1);
+        const double greyStd = noise[1].std().item<double>() * 127.5; // back to the 0-255 scale
+        qInfo("noise std on grey %.2f (sigma %.0f); mean on black %+.3f, on white %+.3f", greyStd, sigma,
+              noise[0].mean().item<double>(), noise[2].mean().item<double>());
+        QVERIFY(std::abs(greyStd - sigma) < 0.05 * sigma);
+        // Clipping biases the extremes inward, as in a saved image.
+        QVERIFY(noise[0].mean().item<double>() > 0.05);
+        QVERIFY(noise[2].mean().item<double>() < -0.05);
+    }
+
     void trainingDataFollowsTheModelKind()
     {
         auto warn = [](const std::string&) {};
