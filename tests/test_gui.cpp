@@ -26,6 +26,7 @@
 
 using namespace jiio;
 using jiio::workbench::MainWindow;
+using jiio::workbench::TrainingJob;
 using jiio::workbench::TrainingView;
 
 namespace {
@@ -309,6 +310,33 @@ private Q_SLOTS:
         QVERIFY(finished.wait(60000));
         QCOMPARE(window.resultCanvas()->image().size(), QSize(28, 28));
         QCOMPARE(window.plot()->pointCount(), 5);
+    }
+
+    void eachModelKindStartsWithItsOwnIterationBudget()
+    {
+        TrainingView view;
+        auto job = view.job();
+        job.kind = "restoration";
+        job.latentChannels = TrainingJob{}.latentChannels;
+        job.jiioIterations = TrainingJob{}.jiioIterations;
+        view.setJob(job);
+        QCOMPARE(view.job().jiioIterations, 15); // a new restoration model sees the observation
+        QComboBox* kind = nullptr;
+        for (auto* combo : view.findChildren<QComboBox*>())
+            if (combo->findData("generative") >= 0)
+                kind = combo;
+        QVERIFY(kind);
+        kind->setCurrentIndex(kind->findData("generative"));
+        QCOMPARE(view.job().jiioIterations, 30);
+        QCOMPARE(view.job().latentChannels, 64);
+        kind->setCurrentIndex(kind->findData("restoration"));
+        QCOMPARE(view.job().jiioIterations, 15);
+        // A budget the user chose is kept.
+        job = view.job();
+        job.jiioIterations = 7;
+        view.setJob(job);
+        kind->setCurrentIndex(kind->findData("generative"));
+        QCOMPARE(view.job().jiioIterations, 7);
     }
 
     void trainsStopsAndUsesTheModel()

@@ -46,7 +46,7 @@ int runTrain(const QStringList& arguments)
          "sample images for restoration models, Fashion-MNIST for generative ones).",
          "data"},
         {"channels", "Image channels of a new model (default 3).", "C"},
-        {"jiio-iters", "JIIO iteration budget to train for (default: the model's; 30 for a new one).", "N"},
+        {"jiio-iters", "JIIO iteration budget to train for (default: the model's; 15 for a new one).", "N"},
         {"steps", "Training steps (default 2000).", "N"},
         {"batch", "Batch size (default 8).", "N"},
         {"patch", "Patch side length (default 64).", "N"},

@@ -1,5 +1,6 @@
 #include "training_view.h"
 
+#include "core/model_config.h"
 #include "widgets/training_plot.h"
 
 #include <QComboBox>
@@ -155,7 +156,7 @@ void TrainingView::buildForm()
     batch_ = spinBox(1, 512, 6);
     patch_ = spinBox(16, 512, 64);
     patch_->setSingleStep(16);
-    jiioIterations_ = spinBox(1, 500, 30);
+    jiioIterations_ = spinBox(1, 500, TrainingJob{}.jiioIterations);
     learningRate_ = new QDoubleSpinBox;
     learningRate_->setDecimals(5);
     learningRate_->setRange(1e-5, 0.1);
@@ -171,6 +172,11 @@ void TrainingView::buildForm()
             latent_->setValue(64);
         else if (!generative && latent_->value() == 64)
             latent_->setValue(TrainingJob{}.latentChannels);
+        // Each kind's own iteration budget, unless the user has chosen one.
+        const int observing = ModelConfig::newModel(ModelKind::Restoration).jiioIterations;
+        const int latentOnly = ModelConfig::newModel(ModelKind::Generative).jiioIterations;
+        if (jiioIterations_->value() == (generative ? observing : latentOnly))
+            jiioIterations_->setValue(generative ? latentOnly : observing);
         updateDataControls();
     });
     connect(data_, &QComboBox::currentIndexChanged, this, &TrainingView::updateDataControls);

@@ -18,7 +18,7 @@ struct TrainingJob {
     int channels = 3;           // restoration models
     int width = 16;             // hidden channels at full resolution
     int latentChannels = 8;
-    int jiioIterations = 30;
+    int jiioIterations = 15;    // a new restoration model's (ModelConfig::newModel)
     int batchSize = 6;
     int patchSize = 64;
     int steps = 1000;
