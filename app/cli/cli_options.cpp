@@ -70,8 +70,8 @@ double doubleValue(const QCommandLineParser& parser, const QString& name, double
     bool ok = false;
     const double value = parser.value(name).toDouble(&ok);
     if (!ok || !(value >= min && value <= max))
-        throw UsageError("--" + toStd(name) + " must be a number in [" + std::to_string(min) + ", "
-                         + std::to_string(max) + "]");
+        throw UsageError("--" + toStd(name) + " must be a number in [" + toStd(QString::number(min)) + ", "
+                         + toStd(QString::number(max)) + "]");
     return value;
 }
 
