@@ -1,6 +1,5 @@
 #include "training_view.h"
 
-#include "core/model_config.h"
 #include "widgets/training_plot.h"
 
 #include <QComboBox>

@@ -1,4 +1,6 @@
 #pragma once
+#include "core/model_config.h"
+
 #include <QImage>
 #include <QMetaType>
 #include <QObject>
@@ -18,7 +20,7 @@ struct TrainingJob {
     int channels = 3;           // restoration models
     int width = 16;             // hidden channels at full resolution
     int latentChannels = 8;
-    int jiioIterations = 15;    // a new restoration model's (ModelConfig::newModel)
+    int jiioIterations = ModelConfig::newModel(ModelKind::Restoration).jiioIterations;
     int batchSize = 6;
     int patchSize = 64;
     int steps = 1000;
