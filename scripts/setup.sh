@@ -20,8 +20,9 @@ packages=(
   cmake g++ ccache
   qt6-base-dev qt6-tools-dev libqcustomplot-dev libqcustomplot2.1-qt6
   libopencv-dev libtorch-dev libopenblas0-pthread libgloo-dev
-  xvfb xauth
-  dataset-fashion-mnist opencv-doc
+  libeigen3-dev
+  xvfb xauth locales
+  dataset-fashion-mnist opencv-doc mate-backgrounds plasma-workspace-wallpapers
 )
 
 install_missing() {

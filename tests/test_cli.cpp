@@ -274,9 +274,12 @@ private Q_SLOTS:
                                     "--iters", "2"});
         expectSuccess(result);
         for (const char* expected : {"denoise sigma 15", "denoise sigma 25", "denoise sigma 50", "inpaint 32x32 blocks",
-                                     "inpaint strokes", "inpaint 50% pixels", "telea", "navier-stokes", "nlm (h=",
-                                     "jiio", "images: 2"})
+                                     "inpaint strokes", "inpaint 50% pixels", "telea", "navier-stokes", "biharmonic",
+                                     "nlm-colored (h=", "nlm-rgb (h=", "tv-chambolle (w=", "jiio", "jiio, input frozen",
+                                     "images: 2", "best classical", "mean gain of the input optimisation"})
             QVERIFY2(result.out.contains(expected), qPrintable(result.out));
+        // Each tuned method appears once per corruption, at its best setting.
+        QCOMPARE(int(result.out.count("nlm-rgb (h=")), 3);
     }
 
     void trainRunsOnAnImageFolderAndResumes()
@@ -334,6 +337,42 @@ private Q_SLOTS:
         expectSuccess(result);
         QVERIFY(result.out.contains("image_channels = 3"));
         QVERIFY(result.out.contains("parameters = "));
+    }
+
+    // Under a decimal-comma locale the configuration still parses and every
+    // number on the terminal keeps its '.'.
+    void numbersIgnoreACommaLocale()
+    {
+        QString why;
+        const QString locales = commaLocaleFolder(&why);
+        QVERIFY2(!locales.isEmpty(), qPrintable(why));
+        auto environment = QProcessEnvironment::systemEnvironment();
+        environment.insert("LOCPATH", locales);
+        environment.insert("LC_ALL", kCommaLocale);
+        // The locale is real: a program that honours it prints a comma.
+        QProcess printf;
+        printf.setProcessEnvironment(environment);
+        printf.start("/usr/bin/printf", {"%.2f", "1.5"});
+        QVERIFY(printf.waitForFinished());
+        QCOMPARE(QString::fromUtf8(printf.readAllStandardOutput()), QString("1,50"));
+
+        const auto info = runCli({"info", rgbModel_}, 300000, environment);
+        expectSuccess(info);
+        QVERIFY2(info.out.contains("prior_weight = 0.001"), qPrintable(info.out));
+
+        const cv::Mat clean = makePicture(32, 32, 3, CV_8U);
+        const QString reference = write("locale-clean.png", clean);
+        const QString noisy = path("locale-noisy.png");
+        expectSuccess(runCli({"corrupt", "--task", "denoise", "--sigma", "12.5", "--input", reference, "--output", noisy},
+                             300000, environment));
+        const auto restored = runCli({"restore", "--task", "denoise", "--sigma", "12.5", "--input", noisy, "--model",
+                                      rgbModel_, "--reference", reference, "--output", path("locale-out.png")},
+                                     300000, environment);
+        expectSuccess(restored);
+        static const QRegularExpression metrics(R"(PSNR [0-9]+\.[0-9]{2} dB, SSIM [01]\.[0-9]{4})");
+        QVERIFY2(metrics.match(restored.out).hasMatch(), qPrintable(restored.out));
+        static const QRegularExpression seconds(R"(, [0-9]+\.[0-9]{2} s, objective )");
+        QVERIFY2(seconds.match(restored.out).hasMatch(), qPrintable(restored.out));
     }
 
     void newRestorationModelsSeeTheObservation()

@@ -1,11 +1,13 @@
 // A small random DEQ: implicit gradients against finite differences, JIIO's
 // fixed point against the KKT conditions, JIIO against the naive method.
 #include "core/error.h"
-#include "core/implicit_diff.h"
-#include "core/input_optimization.h"
-#include "core/push_pull_fill.h"
-#include "core/trainer.h"
-#include "core/trace.h"
+#include "core/jiio/implicit_diff.h"
+#include "core/jiio/input_optimization.h"
+#include "core/solvers/trace.h"
+#include "core/tasks/restoration/image_prior_objective.h"
+#include "core/tasks/restoration/push_pull_fill.h"
+#include "core/tasks/restoration/restoration_layout.h"
+#include "core/training/trainer.h"
 #include "test_support.h"
 
 #include <QtTest>
@@ -40,12 +42,12 @@ struct Fixture {
         // A target the model can nearly produce, plus noise: a well-posed fit.
         auto xTrue = 0.5 * torch::randn({2, layout.latentSize}, torch::kFloat64);
         auto zTrue = solveEquilibrium(model, layout, xTrue, tight()).solution;
-        target = model->readout(zTrue, layout) + 0.05 * torch::randn({2, 1, kSide, kSide}, torch::kFloat64);
+        target = model->readout(zTrue, xTrue, layout) + 0.05 * torch::randn({2, 1, kSide, kSide}, torch::kFloat64);
     }
     // A larger prior weight makes the problem better conditioned.
-    Objective objective(double priorWeight = 1e-2) const
+    RestorationObjective objective(double priorWeight = 1e-2) const
     {
-        return Objective(Task::Reconstruct, target, {}, priorWeight);
+        return RestorationObjective(Task::Reconstruct, target, {}, priorWeight);
     }
 
     // The objective of x at its exact equilibrium.
@@ -53,7 +55,7 @@ struct Fixture {
     {
         torch::NoGradGuard noGrad;
         auto z = solveEquilibrium(model, layout, x, tight()).solution;
-        return objective(priorWeight).perSample(model->readout(z, layout), x);
+        return objective(priorWeight).perSample(model->readout(z, x, layout), x);
     }
 };
 
@@ -67,7 +69,7 @@ std::vector<std::pair<double, double>> implicitAndNumericGradients(
     auto lossAtEquilibrium = [&]() {
         torch::NoGradGuard noGrad;
         auto z = solveEquilibrium(model, layout, x, tight()).solution;
-        return loss(model->readout(z, layout)).item<double>();
+        return loss(model->readout(z, x, layout)).item<double>();
     };
     model->zero_grad();
     auto z = solveEquilibrium(model, layout, x, tight()).solution;
@@ -145,15 +147,15 @@ private Q_SLOTS:
         DeqModel model = test::tinyModel(1, /*doublePrecision=*/true, 5, /*observationInjection=*/true);
         ModelConfig config = model->config();
         QVERIFY(model->parameterCount() > test::tinyModel(1)->parameterCount());
-        QVERIFY(ModelConfig::fromText(config.toText()).observationInjection);
+        QVERIFY(ModelConfig::fromText(config.toText()).imageConditioning);
 
         const auto options = torch::TensorOptions().dtype(torch::kFloat64);
         const auto image = 2 * torch::rand({2, 1, kSide, kSide}, options) - 1;
         const auto known = (torch::rand({2, 1, kSide, kSide}, options) > 0.3).to(torch::kFloat64);
-        const Objective inpaint(Task::Inpaint, image, known, config.priorWeight);
-        const auto layout = model->layoutFor(inpaint);
-        QCOMPARE(int(layout.observation.size()), config.scales);
-        QCOMPARE(layout.observation[1].sizes().vec(), (std::vector<int64_t>{2, 3, kSide / 2, kSide / 2}));
+        const RestorationObjective inpaint(Task::Inpaint, image, known, config.priorWeight);
+        const auto layout = restorationLayout(model, inpaint);
+        QCOMPARE(int(layout.conditioning.size()), config.scales);
+        QCOMPARE(layout.conditioning[1].sizes().vec(), (std::vector<int64_t>{2, 3, kSide / 2, kSide / 2}));
 
         torch::NoGradGuard noGrad;
         const auto z = 0.1 * torch::randn({2, layout.zSize}, options);
@@ -161,17 +163,17 @@ private Q_SLOTS:
         const auto seen = model->f(z, x, layout);
         // Values under the mask are not part of the observation ...
         const auto scribbled = torch::where(known.to(torch::kBool), image, torch::full_like(image, 0.9));
-        const Objective sameKnownPixels(Task::Inpaint, scribbled, known, config.priorWeight);
-        QCOMPARE((model->f(z, x, model->layoutFor(sameKnownPixels)) - seen).abs().max().item<double>(), 0.0);
+        const RestorationObjective sameKnownPixels(Task::Inpaint, scribbled, known, config.priorWeight);
+        QCOMPARE((model->f(z, x, restorationLayout(model, sameKnownPixels)) - seen).abs().max().item<double>(), 0.0);
         // ... but the known pixels, the mask and the noise level are.
-        const Objective denoise(Task::Denoise, image, {}, config.priorWeight, 25);
-        QVERIFY((model->f(z, x, model->layoutFor(denoise)) - seen).abs().max().item<double>() > 1e-3);
+        const RestorationObjective denoise(Task::Denoise, image, {}, config.priorWeight, 25);
+        QVERIFY((model->f(z, x, restorationLayout(model, denoise)) - seen).abs().max().item<double>() > 1e-3);
 
         bool clearError = false;
         try {
             model->f(z, x, model->layout(kSide, kSide));
         } catch (const c10::Error& error) {
-            clearError = std::string(error.what()).find("layoutFor") != std::string::npos;
+            clearError = std::string(error.what()).find("conditioned on an image") != std::string::npos;
         }
         QVERIFY(clearError);
 
@@ -214,8 +216,8 @@ private Q_SLOTS:
         ModelConfig config = model->config();
         const auto options = torch::TensorOptions().dtype(torch::kFloat64);
         const auto clean = 2 * torch::rand({2, 1, kSide, kSide}, options) - 1;
-        const Objective denoise(Task::Denoise, clean + 0.2 * torch::randn_like(clean), {}, config.priorWeight, 25);
-        const auto layout = model->layoutFor(denoise);
+        const RestorationObjective denoise(Task::Denoise, clean + 0.2 * torch::randn_like(clean), {}, config.priorWeight, 25);
+        const auto layout = restorationLayout(model, denoise);
         const auto x = 0.3 * torch::randn({2, layout.latentSize}, options);
         auto loss = [&](const torch::Tensor& prediction) { return (prediction - clean).square().sum(); };
         for (const auto& [analytic, numeric] :
@@ -351,7 +353,7 @@ private Q_SLOTS:
         auto z = result.state.detach().requires_grad_(true);
         auto x = result.latent.detach().requires_grad_(true);
         auto fz = fx.model->f(z, x, fx.layout);
-        auto value = objective.perSample(fx.model->readout(z, fx.layout), x);
+        auto value = objective.perSample(fx.model->readout(z, x, fx.layout), x);
         auto grads = torch::autograd::grad({fz, value}, {z, x}, {result.adjoint, torch::ones_like(value)});
         const double equilibrium = ((fz - z).norm() / fz.norm()).item<double>();
         const double adjoint = ((grads[0] - result.adjoint).norm() / grads[0].norm()).item<double>();
@@ -414,6 +416,67 @@ private Q_SLOTS:
         QVERIFY((a < 0.5 * start).all().item<bool>());
         QVERIFY(((a - b).abs() / b).max().item<double>() < 1e-6);
         QVERIFY(((viaJiio.latent - viaNaive.latent).norm() / viaNaive.latent.norm()).item<double>() < 1e-3);
+    }
+
+    // A model whose input is the image: h = x + r(z*(x)), the objective is
+    // data fidelity on x plus |x - h|^2, known pixels held by the projection.
+    // JIIO keeps them exactly, lowers the objective taken at the true
+    // equilibrium of x, and the implicit x-gradient of that objective (which
+    // reaches x also through h directly) matches finite differences.
+    void imagePriorModelRestoresThroughItsInput()
+    {
+        torch::manual_seed(9);
+        ModelConfig config = ModelConfig::newImagePriorModel(1);
+        config.width = 8;
+        config.scales = 2;
+        config.groups = 2;
+        DeqModel model(config);
+        model->to(torch::kFloat64);
+        model->eval();
+        const auto options = torch::TensorOptions().dtype(torch::kFloat64);
+        const auto clean = (torch::linspace(-0.8, 0.8, kSide, options).view({1, 1, 1, kSide}).expand({2, 1, kSide, kSide})
+                            + 0.1 * torch::randn({2, 1, kSide, kSide}, options))
+                               .clamp(-1, 1); // an image: known pixels lie in the range x is kept in
+        auto known = (torch::rand({2, 1, kSide, kSide}, options) > 0.4).to(torch::kFloat64);
+        const ImagePriorObjective inpaint(Task::Inpaint, clean * known, known, config.priorWeight);
+        const auto layout = restorationLayout(model, inpaint);
+        QCOMPARE(layout.latentSize, kSide * kSide);
+        const auto start = restorationStart(model, inpaint);
+        const auto fixed = known.permute({0, 2, 3, 1}).reshape({2, -1}) > 0.5;
+        const auto observed = clean.permute({0, 2, 3, 1}).reshape({2, -1});
+        QCOMPARE((start - observed).masked_select(fixed).abs().max().item<double>(), 0.0);
+
+        JiioOptions jiio;
+        jiio.maxIterations = 60;
+        jiio.alphaXLate = jiio.alphaX;
+        NullObserver quiet;
+        const auto solved = runJiio(model, layout, inpaint, jiio, quiet, start);
+        QCOMPARE((solved.latent - observed).masked_select(fixed).abs().max().item<double>(), 0.0);
+        QVERIFY(solved.latent.abs().max().item<double>() <= 1.0);
+        auto atEquilibrium = [&](const torch::Tensor& x) {
+            torch::NoGradGuard noGrad;
+            auto z = solveEquilibrium(model, layout, x, tight()).solution;
+            return inpaint.perSample(model->readout(z, x, layout), x);
+        };
+        const auto before = atEquilibrium(start), after = atEquilibrium(solved.latent);
+        qInfo("image-prior objective at equilibrium: start %.6f, JIIO %.6f", before.mean().item<double>(),
+              after.mean().item<double>());
+        QVERIFY((after < 0.9 * before).all().item<bool>());
+
+        const ImagePriorObjective denoise(Task::Denoise, clean + 0.1 * torch::randn_like(clean), {}, config.priorWeight, 25);
+        const auto x = restorationStart(model, denoise) + 0.05 * torch::randn({2, layout.latentSize}, options);
+        const auto eg = equilibriumGradient(model, layout, denoise, x, tight(), tight());
+        const auto direction = torch::randn_like(x);
+        const double step = 1e-5;
+        auto value = [&](const torch::Tensor& at) {
+            torch::NoGradGuard noGrad;
+            auto z = solveEquilibrium(model, layout, at, tight()).solution;
+            return denoise.perSample(model->readout(z, at, layout), at).sum().item<double>();
+        };
+        const double numeric = (value(x + step * direction) - value(x - step * direction)) / (2 * step);
+        const double analytic = (eg.gradient * direction).sum().item<double>();
+        qInfo("directional derivative: implicit %.10f, finite differences %.10f", analytic, numeric);
+        QVERIFY(std::abs(analytic - numeric) <= 1e-6 * std::max(1.0, std::abs(numeric)));
     }
 };
 

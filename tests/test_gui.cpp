@@ -4,7 +4,7 @@
 #include "app/workbench/main_window.h"
 #include "app/workbench/model_picker.h"
 #include "app/workbench/training_view.h"
-#include "core/checkpoint.h"
+#include "core/models/checkpoint.h"
 #include "test_support.h"
 #include "widgets/convergence_plot.h"
 #include "widgets/image_canvas.h"
@@ -20,6 +20,9 @@
 #include <QTableWidget>
 #include <QUndoStack>
 #include <QtTest>
+
+#include <clocale>
+#include <cstdio>
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -177,10 +180,13 @@ private Q_SLOTS:
         window.startCompare({"jiio-anderson", "naive-gd"});
         QVERIFY(finished.wait(60000));
         auto* table = window.compareView()->table();
-        QCOMPARE(table->rowCount(), 3); // two methods and non-local means
+        QCOMPARE(table->rowCount(), 5); // two methods and the three classical denoisers
         QCOMPARE(table->item(0, 1)->text(), QString("jiio-anderson"));
         QCOMPARE(table->item(1, 1)->text(), QString("naive-gd"));
-        QCOMPARE(table->item(2, 1)->text(), QString("non-local means"));
+        QCOMPARE(table->item(2, 1)->text(), QString("nlm-colored"));
+        QCOMPARE(table->item(3, 1)->text(), QString("nlm-rgb"));
+        QCOMPARE(table->item(4, 1)->text(), QString("tv-chambolle"));
+        QVERIFY(table->item(4, 3)->text().toDouble() > 20); // total variation removes noise
         QVERIFY(table->item(0, 3)->text().toDouble() > 0); // PSNR
         QCOMPARE(table->item(0, 5)->text(), QString("4"));  // iterations
         QCOMPARE(window.compareView()->plot()->runCount(), 2);
@@ -188,7 +194,7 @@ private Q_SLOTS:
         QVERIFY(window.compareView()->exportCsv(csv));
         QFile file(csv);
         QVERIFY(file.open(QIODevice::ReadOnly));
-        QCOMPARE(file.readAll().count('\n'), 4);
+        QCOMPARE(file.readAll().count('\n'), 6);
         QVERIFY(window.compareView()->plot()->exportTo(dir_.filePath("compare.png")));
         QVERIFY(!QImage(dir_.filePath("compare.png")).isNull());
     }
@@ -399,6 +405,27 @@ private Q_SLOTS:
         connect(&view, &TrainingView::useModelRequested, &window, &MainWindow::loadModel);
         QTest::mouseClick(view.useButton(), Qt::LeftButton);
         QCOMPARE(window.currentModelPath(), job.checkpointPath);
+    }
+
+    // A Qt application takes its C locale from the environment; a German
+    // user's still loads every model.
+    void loadsAModelUnderACommaLocale()
+    {
+        QString why;
+        const QString locales = test::commaLocaleFolder(&why);
+        QVERIFY2(!locales.isEmpty(), qPrintable(why));
+        qputenv("LOCPATH", locales.toLocal8Bit());
+        const std::string previous = std::setlocale(LC_ALL, nullptr);
+        QVERIFY(std::setlocale(LC_ALL, test::kCommaLocale));
+        char number[16];
+        std::snprintf(number, sizeof number, "%.1f", 1.5);
+        const QString printed = number;
+        MainWindow window(model_);
+        const bool loaded = window.loadModel(model_);
+        std::setlocale(LC_ALL, previous.c_str());
+        QCOMPARE(printed, QString("1,5")); // the locale was in force
+        QVERIFY2(loaded, qPrintable(window.lastError()));
+        QCOMPARE(window.currentModelPath(), model_);
     }
 
     void anInvalidModelIsAClearError()

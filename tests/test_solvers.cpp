@@ -1,7 +1,7 @@
 // Fixed-point solvers on problems with known answers.
-#include "core/fixed_point.h"
-#include "core/solve_tracker.h"
-#include "core/trace.h"
+#include "core/solvers/fixed_point.h"
+#include "core/solvers/solve_tracker.h"
+#include "core/solvers/trace.h"
 
 #include <QtTest>
 

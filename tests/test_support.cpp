@@ -1,5 +1,9 @@
 #include "test_support.h"
 
+#include <QDir>
+#include <QProcess>
+#include <QStandardPaths>
+
 namespace jiio::test {
 
 ModelConfig tinyConfig(int channels)
@@ -22,7 +26,7 @@ DeqModel tinyModel(int channels, bool doublePrecision, uint64_t seed, bool obser
 {
     torch::manual_seed(seed);
     ModelConfig config = tinyConfig(channels);
-    config.observationInjection = observationInjection;
+    config.imageConditioning = observationInjection;
     DeqModel model(config);
     if (doublePrecision)
         model->to(torch::kFloat64);
@@ -43,6 +47,26 @@ void scaleCellGains(DeqModel& model, double factor)
 QString cliPath()
 {
     return QStringLiteral(JIIO_CLI_PATH);
+}
+
+QString commaLocaleFolder(QString* why)
+{
+    static const QString folder = QDir::temp().filePath("jiio-test-locales");
+    static QString failure;
+    static bool tried = false;
+    if (!tried) {
+        tried = true;
+        QDir().mkpath(folder);
+        QProcess localedef;
+        localedef.start("localedef", {"-i", "de_DE", "-f", "UTF-8", QDir(folder).filePath(kCommaLocale)});
+        if (!localedef.waitForFinished(120000) || localedef.exitStatus() != QProcess::NormalExit
+            || !QFileInfo::exists(QDir(folder).filePath(QString(kCommaLocale) + "/LC_NUMERIC")))
+            failure = "localedef could not build " + QString(kCommaLocale) + " (install Debian's locales): "
+                + QString::fromLocal8Bit(localedef.readAllStandardError()).trimmed() + localedef.errorString();
+    }
+    if (why)
+        *why = failure;
+    return failure.isEmpty() ? folder : QString();
 }
 
 } // namespace jiio::test

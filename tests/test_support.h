@@ -1,6 +1,6 @@
 #pragma once
 // Shared helpers for the test suites.
-#include "core/deq_model.h"
+#include "core/models/deq_model.h"
 
 #include <QString>
 
@@ -18,5 +18,11 @@ void scaleCellGains(DeqModel& model, double factor);
 
 // Path of the jiio executable built alongside the tests.
 QString cliPath();
+
+// A decimal-comma locale (de_DE.UTF-8) compiled with localedef from Debian's
+// `locales` into a folder of the test's own: set LOCPATH to it and LC_ALL to
+// kCommaLocale. Empty, with the reason in `why`, when it cannot be made.
+inline constexpr const char* kCommaLocale = "de_DE.UTF-8";
+QString commaLocaleFolder(QString* why = nullptr);
 
 } // namespace jiio::test

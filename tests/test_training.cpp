@@ -1,10 +1,10 @@
 // Training through JIIO: the loss goes down, a resumed run continues exactly
 // where it stopped, and the data readers reject bad files.
-#include "core/checkpoint.h"
 #include "core/error.h"
-#include "core/idx_reader.h"
-#include "core/implicit_diff.h"
-#include "core/trainer.h"
+#include "core/io/idx_reader.h"
+#include "core/jiio/implicit_diff.h"
+#include "core/models/checkpoint.h"
+#include "core/training/trainer.h"
 #include "test_support.h"
 
 #include <QtTest>
@@ -238,15 +238,15 @@ private Q_SLOTS:
         auto warn = [](const std::string&) {};
         auto generative = test::tinyConfig(1);
         generative.kind = ModelKind::Generative;
-        QVERIFY_THROWS_EXCEPTION(Error, makeTrainingSource(dir_.path().toStdString(), generative, 32, warn));
-        QVERIFY_THROWS_EXCEPTION(Error, makeTrainingSource("fashion-mnist", test::tinyConfig(3), 32, warn));
+        QVERIFY_THROWS_EXCEPTION(Error, makeTrainingSource({dir_.path().toStdString()}, generative, 32, warn));
+        QVERIFY_THROWS_EXCEPTION(Error, makeTrainingSource({"fashion-mnist"}, test::tinyConfig(3), 32, warn));
         if (!QFileInfo::exists(QString::fromStdString(defaultFashionMnistFolder())))
             QSKIP("dataset-fashion-mnist is not installed");
         std::mt19937_64 random(1);
         generative.imageSize = 36; // not the patch size: a generative model's own image size counts
-        auto images = makeTrainingSource("", generative, 64, warn);
+        auto images = makeTrainingSource({}, generative, 64, warn);
         QCOMPARE(images->sample(2, random).sizes(), (std::vector<int64_t>{2, 1, 36, 36}));
-        auto patches = makeTrainingSource("fashion-mnist", test::tinyConfig(1), 32, warn);
+        auto patches = makeTrainingSource({"fashion-mnist"}, test::tinyConfig(1), 32, warn);
         QCOMPARE(patches->sample(2, random).sizes(), (std::vector<int64_t>{2, 1, 32, 32}));
         const auto test = fashionMnistTestImages(defaultFashionMnistFolder(), 3);
         QCOMPARE(int(test.size()), 3);
@@ -426,7 +426,7 @@ private Q_SLOTS:
         broken.write("not an image");
         broken.close();
         std::vector<std::string> warnings;
-        ImageFolderSource source(folder.path().toStdString(), 3, 32, 4,
+        ImageFolderSource source({folder.path().toStdString()}, 3, 32, 4,
                                  [&](const std::string& w) { warnings.push_back(w); });
         QCOMPARE(int(warnings.size()), 2);
         QVERIFY(QString::fromStdString(source.describe()).contains("5 training, 1 validation"));
@@ -435,7 +435,7 @@ private Q_SLOTS:
         QCOMPARE(source.validation().size(0), 4);
 
         QTemporaryDir empty;
-        QVERIFY_THROWS_EXCEPTION(Error, ImageFolderSource(empty.path().toStdString(), 3, 32, 4, [](auto&&) {}));
+        QVERIFY_THROWS_EXCEPTION(Error, ImageFolderSource({empty.path().toStdString()}, 3, 32, 4, [](auto&&) {}));
     }
 
     void fashionMnistFromTheDebianPackage()

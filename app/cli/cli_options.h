@@ -1,7 +1,7 @@
 #pragma once
 #include "core/error.h"
-#include "core/input_optimization.h"
-#include "core/model_config.h"
+#include "core/jiio/input_optimization.h"
+#include "core/models/model_config.h"
 
 #include <QCommandLineParser>
 

@@ -2,10 +2,11 @@
 #include "cli_options.h"
 #include "commands.h"
 
-#include "core/benchmark.h"
-#include "core/checkpoint.h"
-#include "core/image_io.h"
-#include "core/model_locator.h"
+#include "core/evaluation/benchmark.h"
+#include "core/io/atomic_file.h"
+#include "core/io/image_io.h"
+#include "core/models/checkpoint.h"
+#include "core/models/model_locator.h"
 
 #include <QDir>
 

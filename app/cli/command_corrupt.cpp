@@ -2,8 +2,9 @@
 #include "cli_options.h"
 #include "commands.h"
 
-#include "core/corruption.h"
-#include "core/image_io.h"
+#include "core/io/image_io.h"
+#include "core/tasks/restoration/corruption.h"
+#include "core/tasks/restoration/restoration_objective.h"
 
 #include <cstdio>
 

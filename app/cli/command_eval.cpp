@@ -3,11 +3,11 @@
 #include "cli_options.h"
 #include "commands.h"
 
-#include "core/checkpoint.h"
-#include "core/evaluation.h"
-#include "core/image_io.h"
-#include "core/model_locator.h"
-#include "core/training_data.h"
+#include "core/evaluation/evaluation.h"
+#include "core/io/image_io.h"
+#include "core/models/checkpoint.h"
+#include "core/models/model_locator.h"
+#include "core/training/training_data.h"
 
 #include <opencv2/imgproc.hpp>
 

@@ -2,7 +2,7 @@
 #include "cli_options.h"
 #include "commands.h"
 
-#include "core/checkpoint.h"
+#include "core/models/checkpoint.h"
 
 #include <cstdio>
 

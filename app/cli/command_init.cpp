@@ -3,7 +3,7 @@
 #include "cli_options.h"
 #include "commands.h"
 
-#include "core/checkpoint.h"
+#include "core/models/checkpoint.h"
 
 #include <cstdio>
 
@@ -33,6 +33,10 @@ int runInit(const QStringList& arguments)
         {"no-observation-injection",
          "Restoration models: the cell sees only the optimised input, not the observation (known pixels, mask, "
          "noise level) as well."},
+        {"image-prior",
+         "Restoration models: the optimised input is the image itself and the model a learned denoiser D, "
+         "restoring by minimising data fidelity plus |x - D(x)|^2 (implies latent channels = channels, stride 1, "
+         "prior weight 1, 20 iterations)."},
         {"seed", "Random seed (default 0).", "S", "0"},
     });
     if (!parseOrHelp(parser, arguments, "Write a new, untrained model checkpoint."))
@@ -40,11 +44,19 @@ int runInit(const QStringList& arguments)
     ModelConfig config = ModelConfig::newModel(modelKindFromString(toStd(parser.value("kind"))));
     if (parser.isSet("no-observation-injection")) {
         // The latent-only design: restoring through x alone takes the longer solve.
-        config.observationInjection = false;
+        config.imageConditioning = false;
         config.scales = defaults.scales;
         config.jiioIterations = defaults.jiioIterations;
     }
     config.imageChannels = intValue(parser, "channels", 3, 1, 3);
+    if (parser.isSet("image-prior")) {
+        if (config.kind != ModelKind::Restoration || parser.isSet("no-observation-injection"))
+            throw UsageError("--image-prior makes a restoration model and needs no other design option");
+        config = ModelConfig::newImagePriorModel(config.imageChannels);
+        defaults.latentChannels = config.imageChannels;
+        defaults.latentStride = 1;
+        defaults.priorWeight = config.priorWeight;
+    }
     config.width = intValue(parser, "width", defaults.width, 2, 1024);
     config.scales = intValue(parser, "scales", config.scales, 1, 4);
     config.latentChannels = intValue(parser, "latent-channels", defaults.latentChannels, 1, 1024);

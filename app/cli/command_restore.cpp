@@ -2,12 +2,14 @@
 #include "cli_options.h"
 #include "commands.h"
 
-#include "core/checkpoint.h"
-#include "core/image_io.h"
-#include "core/metrics.h"
-#include "core/model_locator.h"
-#include "core/restore.h"
-#include "core/trace.h"
+#include "core/io/atomic_file.h"
+#include "core/io/image_io.h"
+#include "core/io/metrics.h"
+#include "core/models/checkpoint.h"
+#include "core/models/model_locator.h"
+#include "core/numbers.h"
+#include "core/solvers/trace.h"
+#include "core/tasks/restoration/restore.h"
 
 #include <QFileInfo>
 
@@ -39,7 +41,7 @@ void checkOutputFormat(const std::string& path, const ImageData& like)
 
 std::string settingsText(const QCommandLineParser& parser, const RestoreRequest& request, const std::string& model)
 {
-    std::ostringstream out;
+    auto out = classicStream();
     out << "model = " << model << "\n"
         << "task = " << toString(request.task) << "\n"
         << "sigma = " << request.sigma << "\n"

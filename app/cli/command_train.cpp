@@ -2,8 +2,8 @@
 #include "cli_options.h"
 #include "commands.h"
 
-#include "core/checkpoint.h"
-#include "core/trainer.h"
+#include "core/models/checkpoint.h"
+#include "core/training/trainer.h"
 
 #include <cstdio>
 #include <filesystem>
@@ -21,6 +21,8 @@ public:
         std::fprintf(stderr, "\r[%s%s] %d/%d loss %.5f lr %.2e %.2f steps/s ETA %.0f s",
                      std::string(size_t(filled), '#').c_str(), std::string(size_t(width - filled), '.').c_str(), p.step,
                      p.steps, p.loss, p.learningRate, p.stepsPerSecond, p.etaSeconds);
+        if (std::isfinite(p.adjointResidual))
+            std::fprintf(stderr, " adjoint residual %.1e", p.adjointResidual);
         if (std::isfinite(p.validationPsnr))
             std::fprintf(stderr, "  validation PSNR %.2f dB\n", p.validationPsnr);
         std::fflush(stderr);
@@ -42,8 +44,9 @@ int runTrain(const QStringList& arguments)
         {"init", "Start from this model (default: a new one; see 'jiio init' for its options).", "file"},
         {"resume", "Continue the run saved in --output."},
         {"data",
-         "Training data: a folder of images, 'fashion-mnist' or a folder with its IDX files (default: OpenCV's "
-         "sample images for restoration models, Fashion-MNIST for generative ones).",
+         "Training data: a folder of images (repeat the option for several; each is split by image), "
+         "'fashion-mnist' or a folder with its IDX files (default: OpenCV's sample images for restoration models, "
+         "Fashion-MNIST for generative ones).",
          "data"},
         {"channels", "Image channels of a new model (default 3).", "C"},
         {"jiio-iters", "JIIO iteration budget to train for (default: the model's; 15 for a new one).", "N"},
@@ -66,7 +69,9 @@ int runTrain(const QStringList& arguments)
         return 0;
     applyRuntimeOptions(parser);
     const std::string output = toStd(requireValue(parser, "output"));
-    const std::string data = toStd(parser.value("data"));
+    std::vector<std::string> data;
+    for (const QString& folder : parser.values("data"))
+        data.push_back(toStd(folder));
     const int patch = intValue(parser, "patch", 64, 8, 1024);
     auto warn = [](const std::string& message) { std::fprintf(stderr, "warning: %s\n", message.c_str()); };
 

@@ -2,6 +2,8 @@
 #include "cli_options.h"
 #include "commands.h"
 
+#include "core/process_setup.h"
+
 #include <QCoreApplication>
 
 #include <cstdio>
@@ -49,6 +51,7 @@ int main(int argc, char** argv)
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName("jiio");
     QCoreApplication::setApplicationVersion(JIIO_VERSION);
+    jiio::setUpProcess();
     const QStringList arguments = QCoreApplication::arguments();
 
     if (arguments.size() < 2) {

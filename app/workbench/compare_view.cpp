@@ -2,7 +2,7 @@
 
 #include "image_convert.h"
 
-#include "core/metrics.h"
+#include "core/io/metrics.h"
 #include "widgets/convergence_plot.h"
 
 #include <QCheckBox>

@@ -1,7 +1,8 @@
 // jiio-workbench: the desktop front end.
 #include "main_window.h"
 
-#include "core/model_locator.h"
+#include "core/models/model_locator.h"
+#include "core/process_setup.h"
 #include "core/threads.h"
 #include "widgets/mask_layer.h"
 
@@ -15,6 +16,7 @@ int main(int argc, char** argv)
     QApplication::setOrganizationName("jiio");
     QApplication::setApplicationName("jiio-workbench");
     QApplication::setApplicationVersion(JIIO_VERSION);
+    jiio::setUpProcess();
 
     QCommandLineParser parser;
     parser.setApplicationDescription("Joint inference and input optimisation for deep equilibrium models.");

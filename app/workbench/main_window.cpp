@@ -5,12 +5,13 @@
 #include "model_picker.h"
 #include "training_view.h"
 
-#include "core/checkpoint.h"
-#include "core/corruption.h"
 #include "core/error.h"
-#include "core/image_io.h"
-#include "core/metrics.h"
-#include "core/model_locator.h"
+#include "core/io/image_io.h"
+#include "core/io/metrics.h"
+#include "core/models/checkpoint.h"
+#include "core/models/model_locator.h"
+#include "core/tasks/restoration/corruption.h"
+#include "core/tasks/restoration/restoration_objective.h"
 
 #include "widgets/convergence_plot.h"
 #include "widgets/image_canvas.h"

@@ -1,8 +1,8 @@
 #include "model_picker.h"
 
-#include "core/checkpoint.h"
 #include "core/error.h"
-#include "core/model_locator.h"
+#include "core/models/checkpoint.h"
+#include "core/models/model_locator.h"
 
 #include <QComboBox>
 #include <QFile>

@@ -2,14 +2,14 @@
 
 #include "image_convert.h"
 
-#include "core/checkpoint.h"
 #include "core/error.h"
-#include "core/restore.h"
+#include "core/models/checkpoint.h"
+#include "core/tasks/restoration/classical_restoration.h"
+#include "core/tasks/restoration/restore.h"
 #include "core/threads.h"
 
 #include <QElapsedTimer>
 
-#include <opencv2/photo.hpp>
 
 namespace jiio::workbench {
 
@@ -98,19 +98,9 @@ RestoreRequest toRequest(const SolveJob& job)
     return request;
 }
 
-cv::Mat classical(const QString& method, const SolveJob& job)
+cv::Mat classical(ClassicalMethod method, const SolveJob& job)
 {
-    cv::Mat bytes, out;
-    job.observation.convertTo(bytes, CV_8U, 255.0);
-    if (method == "telea" || method == "navier-stokes")
-        cv::inpaint(bytes, job.missingMask, out, 3, method == "telea" ? cv::INPAINT_TELEA : cv::INPAINT_NS);
-    else if (bytes.channels() == 3)
-        cv::fastNlMeansDenoisingColored(bytes, out, float(job.sigma), float(job.sigma));
-    else
-        cv::fastNlMeansDenoising(bytes, out, float(job.sigma));
-    cv::Mat result;
-    out.convertTo(result, CV_32F, 1.0 / 255.0);
-    return result;
+    return restoreClassically(method, job.observation, job.missingMask, job.sigma);
 }
 
 } // namespace
@@ -141,14 +131,13 @@ void SolveWorker::compare(const SolveJob& job, const QStringList& methods)
             row.seconds = outcome.seconds;
             Q_EMIT compareRowReady(row);
         }
-        const QStringList baselines = job.task == "inpaint" ? QStringList{"telea", "navier-stokes"}
-                                    : job.task == "denoise" ? QStringList{"non-local means"}
-                                                            : QStringList{}; // reconstruction has no classical twin
-        for (const QString& method : baselines) {
+        // Every classical method for the task at its default setting
+        // (reconstruction has no classical twin).
+        for (auto method : classicalMethodsFor(taskFromString(job.task.toStdString()))) {
             if (stop_)
                 break;
             CompareRow row;
-            row.method = method;
+            row.method = QString::fromStdString(toString(method));
             QElapsedTimer clock;
             clock.start();
             row.result = toQImage(classical(method, job));

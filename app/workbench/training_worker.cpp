@@ -2,10 +2,10 @@
 
 #include "image_convert.h"
 
-#include "core/checkpoint.h"
 #include "core/error.h"
-#include "core/tensor_image.h"
-#include "core/trainer.h"
+#include "core/io/tensor_image.h"
+#include "core/models/checkpoint.h"
+#include "core/training/trainer.h"
 
 #include <QPainter>
 
@@ -79,6 +79,14 @@ ModelConfig configFor(const TrainingJob& job)
     return config;
 }
 
+// The training tab's data field: one folder, "fashion-mnist", or empty for the default.
+std::vector<std::string> dataFolders(const QString& data)
+{
+    if (data.isEmpty())
+        return {};
+    return {data.toStdString()};
+}
+
 } // namespace
 
 void TrainingWorker::train(const TrainingJob& job)
@@ -90,7 +98,7 @@ void TrainingWorker::train(const TrainingJob& job)
         if (!job.resumeFrom.isEmpty()) {
             const std::string path = job.resumeFrom.toStdString();
             trainer = std::make_unique<Trainer>(
-                Trainer::resume(path, makeTrainingSource(job.data.toStdString(), readModelConfig(path), job.patchSize, warn)));
+                Trainer::resume(path, makeTrainingSource(dataFolders(job.data), readModelConfig(path), job.patchSize, warn)));
         } else {
             if (job.checkpointPath.isEmpty())
                 throw Error("choose where the checkpoint is written");
@@ -105,7 +113,7 @@ void TrainingWorker::train(const TrainingJob& job)
             options.seed = uint64_t(job.seed);
             torch::manual_seed(options.seed);
             trainer = std::make_unique<Trainer>(DeqModel(config), options,
-                                                makeTrainingSource(job.data.toStdString(), config, job.patchSize, warn),
+                                                makeTrainingSource(dataFolders(job.data), config, job.patchSize, warn),
                                                 job.checkpointPath.toStdString());
         }
         const auto& config = trainer->model()->config();

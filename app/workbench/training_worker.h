@@ -1,5 +1,5 @@
 #pragma once
-#include "core/model_config.h"
+#include "core/models/model_config.h"
 
 #include <QImage>
 #include <QMetaType>

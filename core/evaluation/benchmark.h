@@ -1,0 +1,64 @@
+#pragma once
+#include "jiio/input_optimization.h"
+#include "models/deq_model.h"
+
+#include <opencv2/core.hpp>
+
+#include <string>
+#include <vector>
+
+namespace jiio {
+
+// JIIO against the naive method on the same model and problems, side by side
+// in one run. The target objective of each problem is what naive Adam reaches
+// at the end of its budget; every method is timed to that target.
+struct BenchmarkOptions {
+    int repeats = 3;        // the median of these is reported
+    int batch = 4;          // patches per problem
+    int patchSize = 64;
+    int jiioIterations = 0; // 0: the model's trained budget
+    int naiveSteps = 40;
+    double sigma = 25;      // denoising problem
+    uint64_t seed = 0;
+    SolveSettings settings; // solver parameters shared by all methods
+};
+
+struct MethodResult {
+    InputMethod method = InputMethod::JiioAnderson;
+    bool reached = false;         // reached the target objective in every repeat
+    double secondsToTarget = 0;   // median over repeats (NaN when not reached)
+    int iterationsToTarget = 0;
+    int64_t functionEvaluationsToTarget = 0;
+    int64_t vjpsToTarget = 0;
+    double finalObjective = 0;    // at the end of the method's own budget
+    double totalSeconds = 0;      // median over repeats
+};
+
+struct ProblemResult {
+    std::string name;             // "inpaint" or "denoise"
+    double targetObjective = 0;
+    std::vector<MethodResult> methods;
+    // naive-Adam time / this method's time to the target, per method (NaN if not reached)
+    double speedupOver(InputMethod baseline, InputMethod method) const;
+    const MethodResult& result(InputMethod method) const;
+};
+
+struct BenchmarkReport {
+    std::string model;
+    std::vector<ProblemResult> problems;
+    // Summed naive-Adam time to target over the problems divided by the summed
+    // JIIO-Anderson time (NaN if JIIO missed a target).
+    double speedup = 0;
+    double speedupOverGradientDescent = 0;
+    int threads = 1;
+};
+
+// Crops `batch` random patches from the images (RGB or gray matching the
+// model) and runs the four methods on an inpainting and a denoising problem.
+BenchmarkReport runBenchmark(DeqModel& model, const std::string& modelName, const std::vector<cv::Mat>& images,
+                             const BenchmarkOptions& options);
+
+std::string benchmarkTable(const BenchmarkReport& report);
+std::string benchmarkJson(const BenchmarkReport& report);
+
+} // namespace jiio

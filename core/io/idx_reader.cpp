@@ -1,0 +1,75 @@
+#include "io/idx_reader.h"
+
+#include "error.h"
+
+#include <zlib.h>
+
+#include <filesystem>
+#include <memory>
+
+namespace jiio {
+
+namespace {
+
+constexpr uint32_t kUnsignedByte3d = 0x00000803;
+
+// gzread reads plain files as well as gzip streams.
+class GzFile {
+public:
+    explicit GzFile(const std::string& path) : file_(gzopen(path.c_str(), "rb")) {}
+    ~GzFile()
+    {
+        if (file_)
+            gzclose(file_);
+    }
+    bool isOpen() const { return file_ != nullptr; }
+    size_t read(void* buffer, size_t bytes)
+    {
+        size_t total = 0;
+        auto* out = static_cast<char*>(buffer);
+        while (total < bytes) {
+            const int chunk = gzread(file_, out + total, unsigned(std::min<size_t>(bytes - total, 1 << 30)));
+            if (chunk <= 0)
+                break;
+            total += size_t(chunk);
+        }
+        return total;
+    }
+
+private:
+    gzFile file_;
+};
+
+uint32_t bigEndian(const unsigned char* bytes)
+{
+    return uint32_t(bytes[0]) << 24 | uint32_t(bytes[1]) << 16 | uint32_t(bytes[2]) << 8 | uint32_t(bytes[3]);
+}
+
+} // namespace
+
+IdxImages readIdxImages(const std::string& path)
+{
+    if (!std::filesystem::is_regular_file(path))
+        throw Error("cannot read '" + path + "': no such file");
+    GzFile file(path);
+    if (!file.isOpen())
+        throw Error("cannot read '" + path + "'");
+    unsigned char header[16];
+    if (file.read(header, sizeof header) != sizeof header)
+        throw Error("'" + path + "' is truncated (no complete IDX header)");
+    if (bigEndian(header) != kUnsignedByte3d)
+        throw Error("'" + path + "' is not an IDX image file (bad magic number)");
+    IdxImages images;
+    images.count = int(bigEndian(header + 4));
+    images.rows = int(bigEndian(header + 8));
+    images.cols = int(bigEndian(header + 12));
+    if (images.count <= 0 || images.rows <= 0 || images.cols <= 0 || images.rows > 4096 || images.cols > 4096)
+        throw Error("'" + path + "' has implausible IDX dimensions");
+    const size_t bytes = size_t(images.count) * size_t(images.rows) * size_t(images.cols);
+    images.pixels.resize(bytes);
+    if (file.read(images.pixels.data(), bytes) != bytes)
+        throw Error("'" + path + "' is truncated (fewer pixels than its header promises)");
+    return images;
+}
+
+} // namespace jiio

@@ -1,0 +1,93 @@
+#pragma once
+#include "jiio/objective.h"
+#include "models/deq_model.h"
+#include "solvers/fixed_point.h"
+
+#include <string>
+
+namespace jiio {
+
+// Optional constraint on the optimised input (adversarial perturbations).
+enum class InputConstraint { None, L2Ball, LInfBall };
+
+struct JiioOptions {
+    FixedPointMethod method = FixedPointMethod::Anderson; // Anderson or Picard
+    int maxIterations = 30;
+    double tolerance = 1e-5;
+    double alphaZ = 0.8;
+    double alphaMu = 0.6;
+    double alphaX = 0.01;
+    double alphaXLate = 0.003;
+    double alphaSwitchFraction = 0.625; // of the budget, when alphaX becomes alphaXLate
+    int andersonMemory = 6; // each slot holds two copies of [z; x; mu]
+    double andersonBeta = 1.0;
+    double andersonLambda = 1e-4;
+    InputConstraint constraint = InputConstraint::None;
+    double radius = 0; // of the constraint ball
+    // When positive, the (z, x) that the map is applied to at this evaluation
+    // is kept in the result (the trainer's Jacobian penalty samples points of
+    // the trajectory this way).
+    int captureEvaluation = 0;
+};
+
+enum class NaiveOptimizer { Adam, GradientDescent };
+
+struct NaiveOptions {
+    NaiveOptimizer optimizer = NaiveOptimizer::Adam;
+    int steps = 40;
+    double adamLearningRate = 0.05;
+    double gdLearningRate = 0.01; // gradient descent needs its own step size
+    FixedPointOptions forward;  // each step's equilibrium solve
+    FixedPointOptions adjoint;  // each step's adjoint solve
+    bool warmStart = true;      // start each solve from the previous step's solution
+    InputConstraint constraint = InputConstraint::None;
+    double radius = 0;
+};
+
+// The four methods the product compares.
+enum class InputMethod { JiioAnderson, JiioPicard, NaiveAdam, NaiveGradientDescent };
+
+std::string toString(InputMethod method);
+InputMethod inputMethodFromString(const std::string& text);
+
+struct SolveSettings {
+    InputMethod method = InputMethod::JiioAnderson;
+    JiioOptions jiio;
+    NaiveOptions naive;
+
+    // Budget and tolerance of whichever method is chosen.
+    void setBudget(int iterations);
+    void setTolerance(double tolerance);
+};
+
+struct InputOptimizationResult {
+    torch::Tensor latent;     // x* [B, latentSize]
+    torch::Tensor state;      // z* [B, zSize]
+    torch::Tensor adjoint;    // mu* [B, zSize]
+    torch::Tensor prediction; // h(z*) [B, C, H, W]
+    torch::Tensor objective;  // per sample [B]
+    int iterations = 0;
+    StopReason reason = StopReason::BudgetExhausted;
+    double elapsedSeconds = 0;
+    int64_t functionEvaluations = 0;
+    int64_t vjpCount = 0;
+    torch::Tensor capturedState;  // JIIO with captureEvaluation: z at that evaluation
+    torch::Tensor capturedLatent; // ... and x
+};
+
+// min_x l(h(z), y) + R(x) s.t. z = f(z, x), by the chosen method. x0 may be
+// undefined (then zero).
+InputOptimizationResult optimizeInput(DeqModel& model, const StateLayout& layout, const Objective& objective,
+                                      const SolveSettings& settings, SolveObserver& observer,
+                                      const torch::Tensor& x0 = {});
+
+InputOptimizationResult runJiio(DeqModel& model, const StateLayout& layout, const Objective& objective,
+                                const JiioOptions& options, SolveObserver& observer, const torch::Tensor& x0 = {});
+
+InputOptimizationResult runNaive(DeqModel& model, const StateLayout& layout, const Objective& objective,
+                                 const NaiveOptions& options, SolveObserver& observer, const torch::Tensor& x0 = {});
+
+// Projects x onto the constraint ball (no-op without a constraint).
+torch::Tensor projectInput(const torch::Tensor& x, InputConstraint constraint, double radius);
+
+} // namespace jiio

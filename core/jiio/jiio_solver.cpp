@@ -1,0 +1,160 @@
+// JIIO: the KKT conditions of the input optimisation as one fixed-point map
+// over the stacked state v = [z; x; mu], solved by Anderson or Picard.
+#include "jiio/input_optimization.h"
+
+namespace jiio {
+
+namespace {
+
+class JiioProblem final : public FixedPointProblem {
+public:
+    JiioProblem(DeqModel& model, const StateLayout& layout, const Objective& objective, const JiioOptions& options)
+        : model_(model), layout_(layout), objective_(objective), options_(options)
+    {
+    }
+
+    torch::Tensor apply(const torch::Tensor& v) override
+    {
+        const auto [z, x, mu] = split(v);
+        if (evaluations_ + 1 == options_.captureEvaluation) {
+            capturedState_ = z.detach().clone();
+            capturedLatent_ = x.detach().clone();
+        }
+        torch::Tensor fz, gradZ, gradX;
+        {
+            torch::AutoGradMode enableGrad(true);
+            auto zLeaf = z.detach().requires_grad_(true);
+            auto xLeaf = x.detach().requires_grad_(true);
+            fz = model_->f(zLeaf, xLeaf, layout_);
+            auto prediction = model_->readout(zLeaf, xLeaf, layout_);
+            auto objective = objective_.perSample(prediction, xLeaf);
+            // One backward call with grad outputs (mu, 1) gives both
+            // (df/dz)^T mu + dl/dz and (df/dx)^T mu + dR/dx.
+            auto grads = torch::autograd::grad({fz, objective}, {zLeaf, xLeaf},
+                                               {mu, torch::ones_like(objective)},
+                                               /*retain_graph=*/false, /*create_graph=*/false,
+                                               /*allow_unused=*/true);
+            gradZ = grads[0];
+            gradX = grads[1].defined() ? grads[1] : torch::zeros_like(xLeaf);
+            lastObjective_ = objective.detach();
+            lastPrediction_ = prediction.detach();
+            fz = fz.detach();
+        }
+        ++evaluations_;
+        const double alphaX = evaluations_ > options_.alphaSwitchFraction * options_.maxIterations
+            ? options_.alphaXLate : options_.alphaX;
+        torch::Tensor step = gradX;
+        if (options_.constraint == InputConstraint::L2Ball)
+            step = gradX / (gradX.norm(2, 1, true) + 1e-12);
+        else if (options_.constraint == InputConstraint::LInfBall)
+            step = gradX.sign();
+
+        // Written block by block into one state: no concatenation pass.
+        auto next = torch::empty_like(v);
+        auto [zNext, xNext, muNext] = split(next);
+        torch::lerp_out(zNext, z, fz, options_.alphaZ);
+        xNext.copy_(objective_.project(projectInput(x - alphaX * step, options_.constraint, options_.radius)));
+        torch::lerp_out(muNext, mu, gradZ, options_.alphaMu);
+        return next;
+    }
+
+    void describe(const torch::Tensor& gv, const torch::Tensor& change, IterationStats& stats) override
+    {
+        const auto [gz, gx, gmu] = split(gv);
+        const auto [dz, dx, dmu] = split(change);
+        auto relative = [](const torch::Tensor& delta, const torch::Tensor& image) {
+            return (delta.norm(2, 1) / (image.norm(2, 1) + 1e-12)).mean().item<double>();
+        };
+        stats.residualZ = relative(dz, gz);
+        stats.residualX = relative(dx, gx);
+        stats.residualMu = relative(dmu, gmu);
+        stats.objective = lastObjective_.mean().item<double>();
+    }
+
+    torch::Tensor lastObjective() const override { return lastObjective_; }
+    torch::Tensor lastPrediction() const override { return lastPrediction_; }
+    int64_t functionEvaluations() const override { return evaluations_; }
+    int64_t vjpCount() const override { return evaluations_; }
+    const torch::Tensor& capturedState() const { return capturedState_; }
+    const torch::Tensor& capturedLatent() const { return capturedLatent_; }
+
+    std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> split(const torch::Tensor& v) const
+    {
+        return {v.narrow(1, 0, layout_.zSize), v.narrow(1, layout_.zSize, layout_.latentSize),
+                v.narrow(1, layout_.zSize + layout_.latentSize, layout_.zSize)};
+    }
+
+private:
+    DeqModel& model_;
+    const StateLayout& layout_;
+    const Objective& objective_;
+    const JiioOptions& options_;
+    torch::Tensor lastObjective_;
+    torch::Tensor lastPrediction_;
+    torch::Tensor capturedState_, capturedLatent_;
+    int64_t evaluations_ = 0;
+};
+
+} // namespace
+
+torch::Tensor projectInput(const torch::Tensor& x, InputConstraint constraint, double radius)
+{
+    switch (constraint) {
+    case InputConstraint::None:
+        return x;
+    case InputConstraint::L2Ball: {
+        auto norm = x.norm(2, 1, true);
+        return x * torch::clamp_max(radius / (norm + 1e-12), 1.0);
+    }
+    case InputConstraint::LInfBall:
+        return x.clamp(-radius, radius);
+    }
+    return x;
+}
+
+InputOptimizationResult runJiio(DeqModel& model, const StateLayout& layout, const Objective& objective,
+                                const JiioOptions& options, SolveObserver& observer, const torch::Tensor& x0)
+{
+    const auto batch = objective.batchSize();
+    const auto tensorOptions = objective.tensorOptions();
+    auto x = objective.project(x0.defined() ? x0.detach() : torch::zeros({batch, layout.latentSize}, tensorOptions));
+    auto v0 = torch::cat({torch::zeros({batch, layout.zSize}, tensorOptions), x,
+                          torch::zeros({batch, layout.zSize}, tensorOptions)}, 1);
+
+    JiioProblem problem(model, layout, objective, options);
+    FixedPointOptions solverOptions;
+    solverOptions.method = options.method;
+    solverOptions.maxIterations = options.maxIterations;
+    solverOptions.tolerance = options.tolerance;
+    solverOptions.memory = options.andersonMemory;
+    solverOptions.andersonBeta = options.andersonBeta;
+    solverOptions.andersonLambda = options.andersonLambda;
+    // Keep the lowest-residual iterate, but take a slightly worse one whose
+    // objective is clearly lower.
+    solverOptions.bestResidualSlack = 1.5;
+    solverOptions.objectiveMargin = 0.02;
+    auto solved = solveFixedPoint(problem, v0, solverOptions, observer);
+
+    InputOptimizationResult result;
+    auto [z, xStar, mu] = problem.split(solved.solution);
+    result.state = z.clone();
+    // Anderson mixes iterates with weights of either sign: the mixture can leave
+    // the feasible set, so the answer is projected once more.
+    result.latent = objective.project(xStar).clone();
+    result.adjoint = mu.clone();
+    {
+        torch::NoGradGuard noGrad;
+        result.prediction = model->readout(result.state, result.latent, layout);
+    }
+    result.objective = solved.objective;
+    result.iterations = solved.iterations;
+    result.reason = solved.reason;
+    result.elapsedSeconds = solved.elapsedSeconds;
+    result.functionEvaluations = problem.functionEvaluations();
+    result.vjpCount = problem.vjpCount();
+    result.capturedState = problem.capturedState();
+    result.capturedLatent = problem.capturedLatent();
+    return result;
+}
+
+} // namespace jiio

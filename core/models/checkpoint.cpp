@@ -1,0 +1,86 @@
+#include "models/checkpoint.h"
+
+#include "error.h"
+#include "io/atomic_file.h"
+
+#include <filesystem>
+#include <sstream>
+
+namespace jiio {
+
+namespace {
+
+const char* const kConfigKey = "jiio_config";
+const char* const kModelKey = "model";
+
+torch::serialize::InputArchive openArchive(const std::string& path)
+{
+    if (!std::filesystem::exists(path))
+        throw Error("cannot read model '" + path + "': no such file");
+    torch::serialize::InputArchive archive;
+    try {
+        archive.load_from(path);
+    } catch (const std::exception&) {
+        throw Error("cannot read model '" + path + "': the file is corrupt or not a JIIO checkpoint");
+    }
+    return archive;
+}
+
+ModelConfig configFrom(torch::serialize::InputArchive& archive, const std::string& path)
+{
+    c10::IValue value;
+    if (!archive.try_read(kConfigKey, value) || !value.isString())
+        throw Error("cannot read model '" + path + "': it has no JIIO configuration");
+    try {
+        return ModelConfig::fromText(value.toStringRef());
+    } catch (const Error& e) {
+        throw Error("cannot read model '" + path + "': " + e.what());
+    }
+}
+
+} // namespace
+
+void saveModel(const std::string& path, DeqModel& model,
+               const std::function<void(torch::serialize::OutputArchive&)>& extra)
+{
+    torch::serialize::OutputArchive archive;
+    archive.write(kConfigKey, c10::IValue(model->config().toText()));
+    torch::serialize::OutputArchive modelArchive;
+    model->save(modelArchive);
+    archive.write(kModelKey, modelArchive);
+    if (extra)
+        extra(archive);
+    std::ostringstream bytes;
+    archive.save_to(bytes);
+    writeFileAtomically(path, bytes.str());
+}
+
+LoadedModel loadModel(const std::string& path, const std::function<void(torch::serialize::InputArchive&)>& extra)
+{
+    auto archive = openArchive(path);
+    LoadedModel loaded;
+    loaded.path = path;
+    loaded.config = configFrom(archive, path);
+    loaded.model = DeqModel(loaded.config);
+    try {
+        torch::serialize::InputArchive modelArchive;
+        archive.read(kModelKey, modelArchive);
+        loaded.model->load(modelArchive);
+        if (extra)
+            extra(archive);
+    } catch (const Error&) {
+        throw;
+    } catch (const std::exception&) {
+        throw Error("cannot read model '" + path + "': its parameters do not match its configuration");
+    }
+    loaded.model->eval();
+    return loaded;
+}
+
+ModelConfig readModelConfig(const std::string& path)
+{
+    auto archive = openArchive(path);
+    return configFrom(archive, path);
+}
+
+} // namespace jiio

@@ -1,0 +1,29 @@
+#pragma once
+#include "models/deq_model.h"
+
+#include <string>
+
+namespace jiio {
+
+// A model rebuilt from a checkpoint file alone.
+struct LoadedModel {
+    ModelConfig config;
+    DeqModel model{nullptr};
+    std::string path;
+};
+
+// Writes the model's configuration and parameters atomically (temporary file,
+// then rename). Extra archives (optimiser state, training progress) may be
+// added by the caller through `extra`.
+void saveModel(const std::string& path, DeqModel& model,
+               const std::function<void(torch::serialize::OutputArchive&)>& extra = {});
+
+// Reads a checkpoint; throws jiio::Error with a clear sentence when the file
+// is missing, corrupt, not a JIIO model, or inconsistent with its config.
+LoadedModel loadModel(const std::string& path,
+                      const std::function<void(torch::serialize::InputArchive&)>& extra = {});
+
+// Reads only the configuration (for `jiio info` and model pickers).
+ModelConfig readModelConfig(const std::string& path);
+
+} // namespace jiio

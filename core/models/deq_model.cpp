@@ -1,0 +1,278 @@
+#include "models/deq_model.h"
+
+#include <cmath>
+
+namespace F = torch::nn::functional;
+
+namespace jiio {
+
+namespace {
+
+// Activations are ELU, not ReLU: ELU has a continuous derivative, so the
+// adjoint map (which uses the Jacobian at z) is continuous in z and the joint
+// JIIO iteration can converge tightly instead of chattering across kinks.
+
+// Gain applied to the cell's initial weights: a smaller start keeps the random
+// cell contractive so fixed-point solves converge from the first step.
+constexpr double kCellGain = 1.0;
+
+const char* const kNeedsConditioning = "this model is conditioned on an image: pass it to layout()";
+
+torch::Tensor resize(const torch::Tensor& image, int64_t height, int64_t width)
+{
+    if (image.size(2) == height && image.size(3) == width)
+        return image;
+    return F::interpolate(image, F::InterpolateFuncOptions()
+                                     .size(std::vector<int64_t>{height, width})
+                                     .mode(torch::kBilinear)
+                                     .align_corners(false));
+}
+
+// A flat [B, H*W*C] block as an NCHW-shaped view with channels-last strides,
+// and back (without a copy when the tensor is channels-last already).
+torch::Tensor channelsLastView(const torch::Tensor& flat, int64_t channels, int64_t height, int64_t width)
+{
+    return flat.view({flat.size(0), height, width, channels}).permute({0, 3, 1, 2});
+}
+
+torch::Tensor flattenChannelsLast(const torch::Tensor& map)
+{
+    return map.permute({0, 2, 3, 1}).reshape({map.size(0), -1});
+}
+
+} // namespace
+
+ConvImpl::ConvImpl(int64_t in, int64_t out, int64_t kernel, int64_t stride, bool weightNorm, double gain)
+    : stride_(stride), padding_(kernel / 2), weightNorm_(weightNorm)
+{
+    torch::Tensor init = torch::empty({out, in, kernel, kernel});
+    torch::nn::init::kaiming_uniform_(init, std::sqrt(5.0));
+    init.mul_(gain);
+    // PyTorch's default bias init.
+    const double bound = 1.0 / std::sqrt(double(in * kernel * kernel));
+    bias_ = register_parameter("bias", torch::empty({out}).uniform_(-bound, bound));
+    if (weightNorm_) {
+        // g starts at |v| so the initial weight equals the plain init.
+        g_ = register_parameter("g", init.flatten(1).norm(2, 1));
+        v_ = register_parameter("v", init);
+    } else {
+        v_ = register_parameter("weight", init);
+    }
+}
+
+torch::Tensor ConvImpl::weight()
+{
+    if (!weightNorm_)
+        return v_;
+    auto norm = v_.flatten(1).norm(2, 1).clamp_min(1e-12);
+    return v_ * (g_ / norm).view({-1, 1, 1, 1});
+}
+
+torch::Tensor ConvImpl::forward(const torch::Tensor& input)
+{
+    return torch::conv2d(input, weight().contiguous(input.suggest_memory_format()), bias_, stride_, padding_);
+}
+
+DeqModelImpl::DeqModelImpl(const ModelConfig& config) : config_(config)
+{
+    config_.validate();
+    const int scales = config_.scales;
+    const bool wn = config_.weightNorm;
+    const int64_t gridChannels = config_.latentChannels;
+
+    if (config_.kind == ModelKind::Generative) {
+        const int64_t side = config_.imageSize / config_.latentStride;
+        codeToGrid_ = register_module(
+            "code_to_grid", torch::nn::Linear(config_.latentChannels, gridChannels * side * side));
+    }
+    fuse_.resize(scales);
+    for (int s = 0; s < scales; ++s) {
+        const int64_t c = channelsAt(s);
+        const std::string tag = std::to_string(s);
+        injectConv_.push_back(register_module("inject" + tag, Conv(gridChannels, c, 3, 1, wn, 1.0)));
+        if (config_.imageConditioning) // "observe": the parameter name shipped files use
+            conditionConv_.push_back(register_module("observe" + tag, Conv(conditioningChannels(), c, 3, 1, wn, 1.0)));
+        conv1_.push_back(register_module("conv1_" + tag, Conv(c, c, 3, 1, wn, kCellGain)));
+        conv2_.push_back(register_module("conv2_" + tag, Conv(c, c, 3, 1, wn, kCellGain)));
+    }
+    for (int s = 0; s < scales; ++s) {
+        fuse_[s].resize(scales);
+        for (int t = 0; t < scales; ++t) {
+            if (t == s)
+                continue;
+            torch::nn::Sequential path;
+            if (t < s) { // downsample t -> s with stride-2 convolutions
+                for (int step = t; step < s; ++step) {
+                    const int64_t out = step + 1 == s ? channelsAt(s) : channelsAt(t);
+                    path->push_back(Conv(channelsAt(t), out, 3, 2, wn, kCellGain));
+                    if (step + 1 < s)
+                        path->push_back(torch::nn::ELU());
+                }
+            } else { // upsample t -> s: channel map here, resize in cell()
+                path->push_back(Conv(channelsAt(t), channelsAt(s), 1, 1, wn, kCellGain));
+            }
+            fuse_[s][t] = register_module("fuse" + std::to_string(t) + "to" + std::to_string(s), path);
+        }
+    }
+    for (int s = 1; s < scales; ++s)
+        readoutLift_.push_back(register_module("readout_lift" + std::to_string(s),
+                                               Conv(channelsAt(s), channelsAt(0), 1, 1, wn, 1.0)));
+    readoutConv_ = register_module("readout_conv", Conv(channelsAt(0), channelsAt(0), 3, 1, wn, 1.0));
+    readoutNorm_ = register_module("readout_norm", torch::nn::GroupNorm(config_.groups, channelsAt(0)));
+    // A correction starts small, so an untrained model returns about what it sees.
+    const double readoutGain = config_.imageConditioning || config_.imageInput ? 0.1 : 1.0;
+    readoutOut_ = register_module("readout_out", Conv(channelsAt(0), config_.imageChannels, 3, 1, wn, readoutGain));
+}
+
+void DeqModelImpl::setJiioIterations(int iterations)
+{
+    TORCH_CHECK(iterations >= 1, "JIIO iterations must be positive");
+    config_.jiioIterations = iterations;
+}
+
+int64_t DeqModelImpl::conditioningChannels() const
+{
+    return config_.imageConditioning ? config_.imageChannels + 2 : 0;
+}
+
+StateLayout DeqModelImpl::layout(int64_t height, int64_t width, const torch::Tensor& conditioning) const
+{
+    const int align = config_.alignment();
+    TORCH_CHECK(height % align == 0 && width % align == 0, "image size ", height, "x", width,
+                " is not a multiple of ", align);
+    StateLayout result;
+    result.height = height;
+    result.width = width;
+    for (int s = 0; s < config_.scales; ++s) {
+        result.zShapes.push_back({channelsAt(s), height >> s, width >> s});
+        result.zSize += channelsAt(s) * (height >> s) * (width >> s);
+    }
+    if (config_.kind == ModelKind::Generative)
+        result.latentShape = {config_.latentChannels};
+    else
+        result.latentShape = {config_.latentChannels, height / config_.latentStride, width / config_.latentStride};
+    result.latentSize = 1;
+    for (auto d : result.latentShape)
+        result.latentSize *= d;
+    if (!config_.imageConditioning || !conditioning.defined())
+        return result;
+    TORCH_CHECK(conditioning.dim() == 4 && conditioning.size(1) == conditioningChannels()
+                    && conditioning.size(2) == height && conditioning.size(3) == width,
+                "the conditioning image must be [B, ", conditioningChannels(), ", ", height, ", ", width, "], not ",
+                conditioning.sizes());
+    // Pooled once per layout, not at every evaluation of f.
+    const auto features = conditioning.contiguous(at::MemoryFormat::ChannelsLast);
+    for (int s = 0; s < config_.scales; ++s)
+        result.conditioning.push_back(s == 0 ? features : F::avg_pool2d(features, F::AvgPool2dFuncOptions(1 << s)));
+    return result;
+}
+
+torch::Tensor DeqModelImpl::baseImage(const StateLayout& layout) const
+{
+    TORCH_CHECK(!layout.conditioning.empty(), kNeedsConditioning);
+    return layout.conditioning.front().narrow(1, 0, config_.imageChannels); // a view: no copy per iteration
+}
+
+std::vector<torch::Tensor> DeqModelImpl::unpack(const torch::Tensor& z, const StateLayout& layout) const
+{
+    // One split rather than a narrow per scale: its backward assembles the
+    // gradient of z in one pass instead of zero-filling a full-size gradient
+    // per scale and adding them up.
+    std::vector<int64_t> sizes;
+    for (const auto& shape : layout.zShapes)
+        sizes.push_back(shape[0] * shape[1] * shape[2]);
+    auto parts = z.split_with_sizes(sizes, 1);
+    for (size_t s = 0; s < parts.size(); ++s) {
+        const auto& shape = layout.zShapes[s];
+        parts[s] = channelsLastView(parts[s], shape[0], shape[1], shape[2]);
+    }
+    return parts;
+}
+
+torch::Tensor DeqModelImpl::latentGrid(const torch::Tensor& latent, const StateLayout& layout)
+{
+    const int64_t batch = latent.size(0);
+    if (config_.kind == ModelKind::Generative) {
+        // The trained linear map defines an NCHW grid.
+        const int64_t side = config_.imageSize / config_.latentStride;
+        return codeToGrid_->forward(latent)
+            .view({batch, config_.latentChannels, side, side})
+            .contiguous(at::MemoryFormat::ChannelsLast);
+    }
+    return channelsLastView(latent, layout.latentShape[0], layout.latentShape[1], layout.latentShape[2]);
+}
+
+std::vector<torch::Tensor> DeqModelImpl::inject(const torch::Tensor& latent, const StateLayout& layout)
+{
+    const torch::Tensor grid = latentGrid(latent, layout);
+    std::vector<torch::Tensor> injection;
+    for (int s = 0; s < config_.scales; ++s)
+        injection.push_back(injectConv_[s]->forward(resize(grid, layout.zShapes[s][1], layout.zShapes[s][2])));
+    if (config_.imageConditioning) {
+        TORCH_CHECK(layout.conditioning.size() == injection.size(), kNeedsConditioning);
+        for (int s = 0; s < config_.scales; ++s)
+            injection[s] = injection[s] + conditionConv_[s]->forward(layout.conditioning[s]);
+    }
+    return injection;
+}
+
+torch::Tensor DeqModelImpl::cell(const torch::Tensor& z, const std::vector<torch::Tensor>& injection,
+                                 const StateLayout& layout)
+{
+    const auto parts = unpack(z, layout);
+    std::vector<torch::Tensor> branch;
+    for (int s = 0; s < config_.scales; ++s) {
+        // No normalisation on the path from z: a norm makes the cell
+        // invariant to the scale of z, so its Jacobian no longer shrinks with
+        // the weights. The (weight-normalised) convolutions alone set how
+        // strongly z feeds back, which keeps the cell contractive.
+        branch.push_back(conv2_[s]->forward(torch::elu(conv1_[s]->forward(parts[s]))));
+    }
+    std::vector<torch::Tensor> out;
+    for (int s = 0; s < config_.scales; ++s) {
+        torch::Tensor fused = branch[s] + injection[s];
+        for (int t = 0; t < config_.scales; ++t) {
+            if (t == s)
+                continue;
+            auto moved = fuse_[s][t]->forward(branch[t]);
+            fused = fused + resize(moved, layout.zShapes[s][1], layout.zShapes[s][2]);
+        }
+        out.push_back(flattenChannelsLast(torch::elu(fused)));
+    }
+    return torch::cat(out, 1);
+}
+
+torch::Tensor DeqModelImpl::f(const torch::Tensor& z, const torch::Tensor& latent, const StateLayout& layout)
+{
+    return cell(z, inject(latent, layout), layout);
+}
+
+torch::Tensor DeqModelImpl::readout(const torch::Tensor& z, const torch::Tensor& latent, const StateLayout& layout)
+{
+    const auto parts = unpack(z, layout);
+    torch::Tensor u = parts[0];
+    for (int s = 1; s < config_.scales; ++s)
+        u = u + resize(readoutLift_[s - 1]->forward(parts[s]), layout.height, layout.width);
+    auto y = torch::elu(readoutNorm_->forward(readoutConv_->forward(u)));
+    auto image = readoutOut_->forward(y);
+    // A conditioned model reads out a correction to its base image (residual
+    // learning): keeping what the base image has right costs the cell
+    // nothing, and the equilibrium only carries what it lacks.
+    if (config_.imageConditioning)
+        image = image + baseImage(layout);
+    // A model whose input is the image reads out a correction to it: h is a
+    // denoiser D(x) = x + r(z*(x)), and r carries what x lacks.
+    if (config_.imageInput)
+        image = image + latentGrid(latent, layout);
+    return image.contiguous();
+}
+
+int64_t DeqModelImpl::parameterCount() const
+{
+    int64_t count = 0;
+    for (const auto& p : parameters())
+        count += p.numel();
+    return count;
+}
+
+} // namespace jiio

@@ -1,0 +1,202 @@
+#include "models/model_config.h"
+
+#include "error.h"
+#include "numbers.h"
+
+#include <limits>
+#include <numeric>
+#include <sstream>
+
+namespace jiio {
+
+namespace {
+
+const char* const kFormatTag = "jiio-model-1";
+const char* const kProvenancePrefix = "provenance.";
+
+int toInt(const std::string& key, const std::string& value)
+{
+    const auto result = parseInteger(value);
+    if (!result || *result < std::numeric_limits<int>::min() || *result > std::numeric_limits<int>::max())
+        throw Error("model configuration: '" + key + "' is not an integer");
+    return int(*result);
+}
+
+double toDouble(const std::string& key, const std::string& value)
+{
+    const auto result = parseDouble(value);
+    if (!result)
+        throw Error("model configuration: '" + key + "' is not a number");
+    return *result;
+}
+
+} // namespace
+
+std::string toString(ModelKind kind)
+{
+    return kind == ModelKind::Restoration ? "restoration" : "generative";
+}
+
+ModelKind modelKindFromString(const std::string& text)
+{
+    if (text == "restoration")
+        return ModelKind::Restoration;
+    if (text == "generative")
+        return ModelKind::Generative;
+    throw Error("model configuration: unknown model kind '" + text + "'");
+}
+
+ModelConfig ModelConfig::newImagePriorModel(int channels)
+{
+    ModelConfig config;
+    config.kind = ModelKind::Restoration;
+    config.imageInput = true;
+    config.imageChannels = channels;
+    config.latentChannels = channels;
+    config.latentStride = 1;
+    config.scales = 3;
+    config.priorWeight = 1.0;
+    config.jiioIterations = 20;
+    return config;
+}
+
+int ModelConfig::alignment() const
+{
+    const int pyramid = 1 << (scales - 1);
+    return kind == ModelKind::Restoration ? std::lcm(pyramid, latentStride) : pyramid;
+}
+
+ModelConfig ModelConfig::newModel(ModelKind kind)
+{
+    ModelConfig config;
+    config.kind = kind;
+    config.imageConditioning = kind == ModelKind::Restoration;
+    // The shipped restoration model's design (models/restore-rgb.md): seeing
+    // the observation, 15 iterations restore as well as 25, and a third scale
+    // at quarter resolution widens what the cell sees for a third more time.
+    if (config.imageConditioning) {
+        config.jiioIterations = 15;
+        config.scales = 3;
+    }
+    return config;
+}
+
+int ModelConfig::groupsFor(int width)
+{
+    const int preferred = ModelConfig{}.groups;
+    return width % preferred == 0 ? preferred : 1;
+}
+
+void ModelConfig::validate() const
+{
+    auto require = [](bool ok, const std::string& what) {
+        if (!ok)
+            throw Error("model configuration: " + what);
+    };
+    require(imageChannels == 1 || imageChannels == 3, "image channels must be 1 or 3");
+    require(width >= 2 && width <= 1024, "width must be in [2, 1024]");
+    require(scales >= 1 && scales <= 4, "scales must be in [1, 4]");
+    require(latentChannels >= 1 && latentChannels <= 1024, "latent channels must be in [1, 1024]");
+    require(latentStride >= 1 && latentStride <= 64, "latent stride must be in [1, 64]");
+    require(groups >= 1 && width % groups == 0, "width must be a multiple of the group count");
+    require(tileSize >= 16 && tileSize % alignment() == 0,
+            "tile size must be at least 16 and a multiple of " + std::to_string(alignment()));
+    require(tileOverlap >= 0 && 2 * tileOverlap < tileSize, "tile overlap must be under half the tile size");
+    require(imageSize >= 4 && imageSize % alignment() == 0, "image size must be a multiple of the alignment");
+    require(jiioIterations >= 1, "JIIO iterations must be positive");
+    require(priorWeight >= 0, "prior weight must be non-negative");
+    require(!imageConditioning || kind == ModelKind::Restoration,
+            "only restoration models can be conditioned on an image");
+    require(!imageInput || kind == ModelKind::Restoration, "only restoration models can take the image as input");
+    require(!imageInput || !imageConditioning,
+            "a model whose input is the image sees the observation through the objective, not as conditioning");
+    require(!imageInput || (latentChannels == imageChannels && latentStride == 1),
+            "a model whose input is the image needs latent channels = image channels and latent stride 1");
+}
+
+std::string ModelConfig::toText() const
+{
+    auto out = classicStream();
+    out.precision(17);
+    out << "format = " << kFormatTag << "\n"
+        << "kind = " << toString(kind) << "\n"
+        << "image_channels = " << imageChannels << "\n"
+        << "width = " << width << "\n"
+        << "scales = " << scales << "\n"
+        << "latent_channels = " << latentChannels << "\n"
+        << "latent_stride = " << latentStride << "\n"
+        << "image_size = " << imageSize << "\n"
+        << "groups = " << groups << "\n"
+        << "weight_norm = " << (weightNorm ? 1 : 0) << "\n"
+        << "tile_size = " << tileSize << "\n"
+        << "tile_overlap = " << tileOverlap << "\n"
+        << "jiio_iterations = " << jiioIterations << "\n"
+        << "prior_weight = " << priorWeight << "\n"
+        << "observation_injection = " << (imageConditioning ? 1 : 0) << "\n"
+        << "image_input = " << (imageInput ? 1 : 0) << "\n";
+    for (const auto& [key, value] : provenance)
+        out << kProvenancePrefix << key << " = " << value << "\n";
+    return out.str();
+}
+
+ModelConfig ModelConfig::fromText(const std::string& text)
+{
+    ModelConfig config;
+    std::istringstream in(text);
+    std::string line;
+    bool sawFormat = false;
+    while (std::getline(in, line)) {
+        if (line.empty() || line[0] == '#')
+            continue;
+        const auto eq = line.find(" = ");
+        if (eq == std::string::npos)
+            throw Error("model configuration: malformed line '" + line + "'");
+        const std::string key = line.substr(0, eq);
+        const std::string value = line.substr(eq + 3);
+        if (key == "format") {
+            if (value != kFormatTag)
+                throw Error("model configuration: unsupported format '" + value + "'");
+            sawFormat = true;
+        } else if (key == "kind") {
+            config.kind = modelKindFromString(value);
+        } else if (key == "image_channels") {
+            config.imageChannels = toInt(key, value);
+        } else if (key == "width") {
+            config.width = toInt(key, value);
+        } else if (key == "scales") {
+            config.scales = toInt(key, value);
+        } else if (key == "latent_channels") {
+            config.latentChannels = toInt(key, value);
+        } else if (key == "latent_stride") {
+            config.latentStride = toInt(key, value);
+        } else if (key == "image_size") {
+            config.imageSize = toInt(key, value);
+        } else if (key == "groups") {
+            config.groups = toInt(key, value);
+        } else if (key == "weight_norm") {
+            config.weightNorm = toInt(key, value) != 0;
+        } else if (key == "tile_size") {
+            config.tileSize = toInt(key, value);
+        } else if (key == "tile_overlap") {
+            config.tileOverlap = toInt(key, value);
+        } else if (key == "jiio_iterations") {
+            config.jiioIterations = toInt(key, value);
+        } else if (key == "prior_weight") {
+            config.priorWeight = toDouble(key, value);
+        } else if (key == "observation_injection") {
+            config.imageConditioning = toInt(key, value) != 0;
+        } else if (key == "image_input") {
+            config.imageInput = toInt(key, value) != 0;
+        } else if (key.rfind(kProvenancePrefix, 0) == 0) {
+            config.provenance[key.substr(std::string(kProvenancePrefix).size())] = value;
+        } else {
+            throw Error("model configuration: unknown key '" + key + "'");
+        }
+    }
+    if (!sawFormat)
+        throw Error("model configuration: missing format tag");
+    config.validate();
+    return config;
+}
+
+} // namespace jiio

@@ -1,0 +1,64 @@
+#pragma once
+#include <map>
+#include <string>
+
+namespace jiio {
+
+// What a model was built for. A restoration model maps a low-resolution latent
+// grid to an image of any size; a generative model decodes one latent code per
+// fixed-size image (the Fashion-MNIST setting).
+enum class ModelKind { Restoration, Generative };
+
+std::string toString(ModelKind kind);
+ModelKind modelKindFromString(const std::string& text);
+
+// Everything needed to rebuild a model from a checkpoint file alone, plus how
+// it was made (free-form provenance such as data set and training command).
+struct ModelConfig {
+    ModelKind kind = ModelKind::Restoration;
+    int imageChannels = 3;     // 1 (gray) or 3 (RGB)
+    int width = 16;            // hidden channels at full resolution
+    int scales = 2;            // resolutions in the cell; scale s has width * 2^s channels
+    int latentChannels = 8;    // channels of the optimised input x
+    int latentStride = 4;      // pixels per latent cell (Restoration)
+    int imageSize = 32;        // fixed side length (Generative only)
+    int groups = 4;            // group-norm groups
+    bool weightNorm = true;
+    int tileSize = 128;        // for images too large to solve whole
+    int tileOverlap = 16;
+    int jiioIterations = 30;   // the inner budget the model was trained for
+    double priorWeight = 1e-3; // R(x) = priorWeight/2 * |x|^2
+    // Restoration only: the cell also sees a conditioning image of
+    // imageChannels + 2 channels, and the readout adds its correction to the
+    // first imageChannels of them. Restoration passes the observation with
+    // holes filled, the known-pixel mask and the noise level, so the
+    // equilibrium keeps detail the coarse latent cannot carry and x only has
+    // to add what is missing. Stored as "observation_injection".
+    bool imageConditioning = false;
+    // Restoration only: the optimised input x is the image itself (full
+    // resolution, latentChannels = imageChannels, latentStride = 1), and the
+    // readout is a denoiser of it, h = x + r(z*(x)). The observation then
+    // reaches the solution only through the objective (data fidelity on x
+    // plus the learned prior |x - h|^2), which JIIO minimises.
+    bool imageInput = false;
+    std::map<std::string, std::string> provenance;
+
+    // What a new model starts from: the defaults above, plus image
+    // conditioning for restoration models (the field itself defaults to off, so
+    // files written before it existed load as they were).
+    static ModelConfig newModel(ModelKind kind);
+    // A new restoration model whose input is the image (imageInput), for
+    // `channels`-channel images: three scales, prior weight 1, 20 iterations.
+    static ModelConfig newImagePriorModel(int channels);
+    // The default group count when it divides `width`, else one group.
+    static int groupsFor(int width);
+    // Spatial sizes must be multiples of this.
+    int alignment() const;
+    // Throws jiio::Error when a value is out of range.
+    void validate() const;
+
+    std::string toText() const;
+    static ModelConfig fromText(const std::string& text);
+};
+
+} // namespace jiio

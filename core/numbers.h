@@ -1,0 +1,26 @@
+#pragma once
+#include <optional>
+#include <sstream>
+#include <string_view>
+
+namespace jiio {
+
+// Numbers as they appear in files and on the terminal, whatever the user's
+// locale: a '.' decimal point, no digit grouping. (std::stod follows the C
+// locale, which a Qt application sets from the environment, and stops at the
+// '.' under a decimal-comma locale.)
+
+// The whole text as a number; nothing when it is not one (or out of range).
+std::optional<double> parseDouble(std::string_view text);
+std::optional<long long> parseInteger(std::string_view text);
+std::optional<unsigned long long> parseUnsigned(std::string_view text);
+
+// A string stream in the classic locale, for text that holds numbers.
+inline std::ostringstream classicStream()
+{
+    std::ostringstream out;
+    out.imbue(std::locale::classic());
+    return out;
+}
+
+} // namespace jiio

@@ -1,0 +1,88 @@
+#pragma once
+#include "solvers/observer.h"
+#include "torch_include.h"
+
+#include <chrono>
+#include <functional>
+#include <string>
+
+namespace jiio {
+
+// A fixed-point problem v = G(v) over a batch of flat states [B, n]. Each
+// sample is an independent problem; solvers track residuals per sample.
+class FixedPointProblem {
+public:
+    virtual ~FixedPointProblem() = default;
+
+    virtual torch::Tensor apply(const torch::Tensor& v) = 0;
+
+    // Fills the block residuals and objective of the last apply(v) into stats,
+    // given gv = G(v) and change = G(v) - v. The default reports only the
+    // total residual.
+    virtual void describe(const torch::Tensor& gv, const torch::Tensor& change, IterationStats& stats);
+
+    // Per-sample objective of the last apply(), or an undefined tensor.
+    virtual torch::Tensor lastObjective() const { return {}; }
+    // The readout h(z) of the last apply(), when the problem has one.
+    virtual torch::Tensor lastPrediction() const { return {}; }
+
+    // Cumulative cost counters.
+    virtual int64_t functionEvaluations() const { return 0; }
+    virtual int64_t vjpCount() const { return 0; }
+};
+
+// Adapts a plain function to a FixedPointProblem; counts one f evaluation per
+// call unless told the map is a VJP.
+class FunctionProblem final : public FixedPointProblem {
+public:
+    enum class Cost { Forward, VectorJacobian };
+    FunctionProblem(std::function<torch::Tensor(const torch::Tensor&)> map, Cost cost = Cost::Forward)
+        : map_(std::move(map)), cost_(cost) {}
+
+    torch::Tensor apply(const torch::Tensor& v) override;
+    int64_t functionEvaluations() const override { return cost_ == Cost::Forward ? calls_ : 0; }
+    int64_t vjpCount() const override { return cost_ == Cost::VectorJacobian ? calls_ : 0; }
+
+private:
+    std::function<torch::Tensor(const torch::Tensor&)> map_;
+    Cost cost_;
+    int64_t calls_ = 0;
+};
+
+enum class FixedPointMethod { Picard, Anderson, Broyden };
+
+FixedPointMethod fixedPointMethodFromString(const std::string& text);
+std::string toString(FixedPointMethod method);
+
+struct FixedPointOptions {
+    FixedPointMethod method = FixedPointMethod::Anderson;
+    int maxIterations = 50;
+    double tolerance = 1e-4;    // on the per-sample residual, every sample
+    bool relativeResidual = true;
+    double picardDamping = 1.0; // v <- (1 - d) v + d G(v)
+    int memory = 5;             // Anderson / Broyden history length
+    double andersonBeta = 1.0;  // mixing between G-history and v-history
+    double andersonLambda = 1e-4;
+    // Divergence: residual this many times above the best one seen.
+    double divergenceFactor = 1e4;
+    // Cost-aware best iterate: accept a residual up to this factor above the
+    // best when the objective is lower by at least objectiveMargin (relative).
+    double bestResidualSlack = 1.0;
+    double objectiveMargin = 0.0;
+};
+
+struct FixedPointResult {
+    torch::Tensor solution;       // best iterate per sample [B, n]
+    torch::Tensor residual;       // its residual per sample [B]
+    torch::Tensor objective;      // its objective per sample, when the problem has one
+    int iterations = 0;
+    StopReason reason = StopReason::BudgetExhausted;
+    double elapsedSeconds = 0;
+};
+
+// Runs the chosen method. Stops on tolerance, budget, a stop request, or
+// NaN/Inf/divergence (then returns the best iterate seen so far).
+FixedPointResult solveFixedPoint(FixedPointProblem& problem, const torch::Tensor& v0,
+                                 const FixedPointOptions& options, SolveObserver& observer);
+
+} // namespace jiio

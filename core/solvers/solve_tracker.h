@@ -1,0 +1,46 @@
+#pragma once
+#include "solvers/fixed_point.h"
+
+namespace jiio {
+
+// The bookkeeping every fixed-point method shares: per-sample residuals, the
+// best iterate per sample, statistics for the observer, and when to stop.
+class SolveTracker {
+public:
+    SolveTracker(FixedPointProblem& problem, const FixedPointOptions& options, SolveObserver& observer,
+                 const torch::Tensor& v0);
+
+    // Records the evaluated pair (v, G(v)); returns true when the solve must
+    // stop. Pass change = G(v) - v when the solver has it already. Iterates
+    // are kept by reference: solvers must not modify a recorded v in place.
+    bool record(const torch::Tensor& v, const torch::Tensor& gv, torch::Tensor change = {});
+
+    int iterations() const { return iteration_; }
+    FixedPointResult finish();
+
+private:
+    torch::Tensor sampleResidual(const torch::Tensor& gv, const torch::Tensor& change) const;
+    void updateBest(const torch::Tensor& v, const torch::Tensor& residual, const torch::Tensor& objective);
+
+    FixedPointProblem& problem_;
+    const FixedPointOptions& options_;
+    SolveObserver& observer_;
+    std::chrono::steady_clock::time_point start_;
+    int iteration_ = 0;
+    StopReason reason_ = StopReason::BudgetExhausted;
+    torch::Tensor best_, bestResidual_, bestObjective_;
+};
+
+// rows [B, k, n] times vectors [B, n] -> [B, k]. One BLAS gemv per sample:
+// for long n and small k this is an order of magnitude faster than bmm.
+torch::Tensor batchedDots(const torch::Tensor& rows, const torch::Tensor& vectors);
+// The combination sum_i weights[b, i] rows[b, i] -> [B, n], again one gemv
+// per sample (bmm with a single output row is several times slower).
+torch::Tensor batchedCombination(const torch::Tensor& weights, const torch::Tensor& rows);
+
+torch::Tensor andersonSolve(FixedPointProblem& problem, const torch::Tensor& v0,
+                            const FixedPointOptions& options, SolveTracker& tracker);
+torch::Tensor broydenSolve(FixedPointProblem& problem, const torch::Tensor& v0,
+                           const FixedPointOptions& options, SolveTracker& tracker);
+
+} // namespace jiio

@@ -1,0 +1,35 @@
+#pragma once
+#include "tasks/restoration/restoration_objective.h"
+
+namespace jiio {
+
+// Restoration with the image itself as the optimised input (a model with
+// ModelConfig::imageInput, whose readout is a learned denoiser h = D(x)):
+//   scale * ( sum(w * (x - y)^2) + kappa * sum((x - h)^2) )
+// Data fidelity on x, plus the learned prior |x - D(x)|^2 taken through the
+// DEQ's exact adjoint (regularisation by denoising without its
+// symmetric-Jacobian shortcut). kappa = priorWeight * (sigma / 25)^2 for
+// denoising (the MAP balance of a Gaussian noise level against the prior)
+// and priorWeight for inpainting, where the known pixels are held fixed by
+// project() and the prior alone fills the holes. `scale` (25) makes the
+// solvers' default input step (0.01) move x half-way to the data per step.
+// Every x stays in the image range [-1, 1].
+class ImagePriorObjective final : public RestorationObjective {
+public:
+    ImagePriorObjective(Task task, torch::Tensor target, torch::Tensor knownMask, double priorWeight,
+                        double sigma = 0);
+
+    torch::Tensor perSample(const torch::Tensor& prediction, const torch::Tensor& input) const override;
+    torch::Tensor project(const torch::Tensor& input) const override;
+
+    double kappa() const { return kappa_; }
+    // x as the image it is, [B, C, H, W] (a view of the flat channels-last input).
+    torch::Tensor inputImage(const torch::Tensor& input) const;
+
+private:
+    double kappa_ = 1;
+    torch::Tensor fixedFlat_;  // inpainting: [B, n] true where x is held at the observation
+    torch::Tensor targetFlat_; // the observation, flat channels-last
+};
+
+} // namespace jiio

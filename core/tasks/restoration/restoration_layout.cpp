@@ -1,0 +1,41 @@
+#include "tasks/restoration/restoration_layout.h"
+
+#include "tasks/restoration/push_pull_fill.h"
+
+namespace jiio {
+
+torch::Tensor observationConditioning(const RestorationObjective& objective)
+{
+    const torch::Tensor& target = objective.target();
+    const auto known = objective.knownMask().defined()
+        ? objective.knownMask().expand({target.size(0), 1, target.size(2), target.size(3)})
+        : torch::ones({target.size(0), 1, target.size(2), target.size(3)}, target.options());
+    // The noise level in the model's units (images span [-1, 1]).
+    const double noise = 2.0 * objective.sigma() / 255.0;
+    // Holes are pre-filled by push-pull so the cell starts from a sensible
+    // image everywhere (and the readout corrects it); the mask says where.
+    return torch::cat({pushPullFill(target, known), known, noise * known}, 1);
+}
+
+StateLayout restorationLayout(const DeqModel& model, const RestorationObjective& objective)
+{
+    const torch::Tensor& target = objective.target();
+    if (model->conditioningChannels() == 0)
+        return model->layout(target.size(2), target.size(3));
+    TORCH_CHECK(target.size(1) == model->config().imageChannels, "the model expects ",
+                model->config().imageChannels, "-channel images, the objective has ", target.size(1));
+    return model->layout(target.size(2), target.size(3), observationConditioning(objective));
+}
+
+torch::Tensor restorationStart(const DeqModel& model, const RestorationObjective& objective)
+{
+    if (!model->config().imageInput)
+        return {};
+    const torch::Tensor& target = objective.target();
+    auto start = objective.knownMask().defined()
+        ? pushPullFill(target, objective.knownMask().expand({target.size(0), 1, target.size(2), target.size(3)}))
+        : target;
+    return objective.project(start.permute({0, 2, 3, 1}).reshape({target.size(0), -1}));
+}
+
+} // namespace jiio

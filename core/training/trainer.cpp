@@ -1,0 +1,395 @@
+#include "training/trainer.h"
+
+#include "error.h"
+#include "io/metrics.h"
+#include "jiio/implicit_diff.h"
+#include "models/checkpoint.h"
+#include "numbers.h"
+#include "tasks/restoration/corruption.h"
+#include "tasks/restoration/restoration_layout.h"
+
+#include <chrono>
+#include <filesystem>
+#include <sstream>
+
+namespace jiio {
+
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+
+// The same corruption as a user's: masks of varied kinds, Gaussian noise.
+torch::Tensor randomKnownMask(int64_t batch, int64_t side, std::mt19937_64& random)
+{
+    std::uniform_int_distribution<int> kind(0, 2);
+    std::uniform_real_distribution<double> unit(0.0, 1.0);
+    std::vector<torch::Tensor> masks;
+    for (int64_t i = 0; i < batch; ++i) {
+        const auto maskKind = MaskKind(kind(random));
+        const double amount = maskKind == MaskKind::Blocks    ? 4 + unit(random) * side / 3.0
+                              : maskKind == MaskKind::Strokes ? 2 + unit(random) * 10
+                                                              : 0.2 + 0.6 * unit(random);
+        cv::Mat missing = makeMask(int(side), int(side), maskKind, amount, random());
+        auto tensor = torch::from_blob(missing.data, {1, 1, side, side}, torch::kUInt8).eq(0).to(torch::kFloat32);
+        masks.push_back(tensor.clone());
+    }
+    return torch::cat(masks);
+}
+
+// The lowest relative state residual of a solve.
+class LowestResidual final : public SolveObserver {
+public:
+    void onIteration(const IterationStats& stats) override
+    {
+        if (std::isfinite(stats.residualZ))
+            lowest = std::min(lowest, stats.residualZ);
+    }
+    double lowest = std::numeric_limits<double>::infinity();
+};
+
+double psnrOf(const torch::Tensor& prediction, const torch::Tensor& clean)
+{
+    // In [0, 1] units: the normalised range [-1, 1] halves the error.
+    const double mse = (prediction.clamp(-1, 1) - clean).square().mean().item<double>() / 4.0;
+    return 10.0 * std::log10(1.0 / std::max(mse, 1e-12));
+}
+
+} // namespace
+
+torch::Tensor addSavedGaussianNoise(const torch::Tensor& clean, double sigma)
+{
+    const auto noisy = clean + (2.0 * sigma / 255.0) * torch::randn_like(clean);
+    return ((noisy.clamp(-1, 1) + 1) * 127.5).round() / 127.5 - 1;
+}
+
+std::string TrainingOptions::toText() const
+{
+    auto out = classicStream();
+    out.precision(17);
+    out << "steps = " << steps << "\nbatch_size = " << batchSize << "\nlearning_rate = " << learningRate
+        << "\ngradient_clip = " << gradientClip << "\njacobian_weight = " << jacobianWeight
+        << "\ngain_weight = " << gainWeight << "\ngain_target = " << gainTarget
+        << "\ninpaint_fraction = " << inpaintFraction << "\nsigma_min = " << sigmaMin << "\nsigma_max = " << sigmaMax
+        << "\nadjoint_iterations = " << adjointIterations << "\ncheckpoint_every = " << checkpointEvery
+        << "\nvalidate_every = " << validateEvery << "\nseed = " << seed << "\njiio_alpha_x = " << jiio.alphaX
+        << "\njiio_alpha_x_late = " << jiio.alphaXLate << "\nunrolled_steps = " << unrolledSteps
+        << "\nunroll_depth = " << unrollDepth << "\nmax_state_residual = " << maxStateResidual << "\n";
+    return out.str();
+}
+
+Trainer::Trainer(DeqModel model, TrainingOptions options, std::unique_ptr<TrainingSource> data,
+                 std::string checkpointPath)
+    : model_(std::move(model)), options_(std::move(options)), data_(std::move(data)),
+      checkpointPath_(std::move(checkpointPath)), random_(options_.seed)
+{
+    if (options_.steps < 1 || options_.batchSize < 1)
+        throw Error("training needs at least one step and a batch of at least one");
+    if (options_.unrolledSteps > 0 && options_.unrollDepth < 1)
+        throw Error("unrolled warm-up needs a depth of at least one");
+    options_.jiio.maxIterations = model_->config().jiioIterations;
+    optimizer_ = std::make_unique<torch::optim::Adam>(model_->parameters(),
+                                                      torch::optim::AdamOptions(options_.learningRate));
+    torch::manual_seed(options_.seed);
+}
+
+Trainer::CorruptedBatch Trainer::corrupt(const torch::Tensor& clean, std::mt19937_64& random,
+                                         double inpaintFraction) const
+{
+    CorruptedBatch batch;
+    if (model_->config().kind == ModelKind::Generative) { // fit the code to the clean image
+        batch.task = Task::Reconstruct;
+        batch.observed = clean;
+        return batch;
+    }
+    std::uniform_real_distribution<double> unit(0.0, 1.0);
+    if (unit(random) < inpaintFraction) {
+        batch.task = Task::Inpaint;
+        batch.known = randomKnownMask(clean.size(0), clean.size(2), random);
+        batch.observed = clean * batch.known;
+    } else {
+        batch.task = Task::Denoise;
+        batch.sigma = options_.sigmaMin + unit(random) * (options_.sigmaMax - options_.sigmaMin);
+        batch.observed = addSavedGaussianNoise(clean, batch.sigma);
+    }
+    return batch;
+}
+
+std::unique_ptr<RestorationObjective> Trainer::objectiveFor(const CorruptedBatch& batch) const
+{
+    return RestorationObjective::forModel(model_->config(), batch.task, batch.observed, batch.known, batch.sigma);
+}
+
+torch::Tensor Trainer::unrolledLoss(const torch::Tensor& latent, const StateLayout& layout, const torch::Tensor& clean)
+{
+    const auto injection = model_->inject(latent, layout);
+    auto z = torch::zeros({clean.size(0), layout.zSize}, clean.options());
+    for (int k = 0; k < options_.unrollDepth; ++k)
+        z = model_->cell(z, injection, layout);
+    return (model_->readout(z, latent, layout) - clean).square().mean();
+}
+
+double Trainer::trainStep()
+{
+    model_->train();
+    const auto clean = data_->sample(options_.batchSize, random_);
+    const auto batch = corrupt(clean, random_, options_.inpaintFraction);
+    const auto objective = objectiveFor(batch);
+    const auto layout = restorationLayout(model_, *objective);
+
+    // The Jacobian penalty looks at one random point of the trajectory, so the
+    // cell stays contractive where the solver actually goes, not only at z*.
+    JiioOptions inner = options_.jiio;
+    inner.captureEvaluation = std::uniform_int_distribution<int>(1, std::max(1, inner.maxIterations))(random_);
+    LowestResidual watcher;
+    auto solved = runJiio(model_, layout, *objective, inner, watcher, restorationStart(model_, *objective));
+
+    optimizer_->zero_grad();
+    double loss = 0;
+    // Implicit gradients assume z* is an equilibrium. When the cell has lost
+    // contraction the solve does not get there and those gradients would push
+    // further the wrong way: such a step trains only the Jacobian penalty,
+    // which pulls the cell back.
+    const bool equilibrium = watcher.lowest < options_.maxStateResidual;
+    if (!equilibrium && step_ >= options_.unrolledSteps) {
+        ++unconvergedSteps_;
+        loss = (solved.prediction - clean).square().mean().item<double>();
+    } else if (step_ < options_.unrolledSteps) {
+        auto unrolled = unrolledLoss(solved.latent, layout, clean);
+        unrolled.backward();
+        loss = unrolled.item<double>();
+    } else {
+        FixedPointOptions adjoint;
+        adjoint.method = FixedPointMethod::Anderson;
+        adjoint.maxIterations = options_.adjointIterations;
+        adjoint.tolerance = 1e-4;
+        auto mse = [&](const torch::Tensor& prediction) { return (prediction - clean).square().mean(); };
+        // The adjoint starts from zero, not from JIIO's mu*: mu* belongs to the
+        // inner objective (the observation, summed over pixels), the training
+        // loss to the clean image as a mean; warm-starting from it pointed the
+        // wrong way (cosine -0.02 with the true adjoint) and cost iterations.
+        const auto backward = implicitBackward(model_, layout, solved.state, solved.latent, mse, adjoint);
+        loss = backward.loss.item<double>();
+        lastAdjointResidual_ = backward.adjoint.residual;
+    }
+    if (options_.jacobianWeight > 0 || options_.gainWeight > 0) {
+        // A diverged trajectory is no place to measure contraction: out there
+        // the activations saturate, and shrinking the gain at such a point
+        // grows it near the start. Without an equilibrium, the penalties look
+        // at the lowest-residual iterate instead (early in the trajectory).
+        const bool captured = equilibrium && solved.capturedState.defined();
+        const auto graph = cellGraph(model_, layout, captured ? solved.capturedState : solved.state,
+                                     captured ? solved.capturedLatent : solved.latent);
+        torch::Tensor penalty = torch::zeros({}, graph.state.options());
+        if (options_.jacobianWeight > 0)
+            penalty = penalty + options_.jacobianWeight * jacobianFrobeniusEstimate(graph).mean();
+        if (options_.gainWeight > 0)
+            penalty = penalty + gainPenalty(graph, options_.gainWeight, options_.gainTarget);
+        penalty.backward();
+    }
+    const double norm = torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.gradientClip);
+    const double progress = double(step_) / double(options_.steps);
+    const double rate = options_.learningRate * 0.5 * (1.0 + std::cos(kPi * std::min(progress, 1.0)));
+    for (auto& group : optimizer_->param_groups())
+        static_cast<torch::optim::AdamOptions&>(group.options()).lr(rate);
+    // A non-finite loss or gradient (a diverged inner solve) would poison the
+    // parameters and Adam's moments: skip the update, keep the step count.
+    if (std::isfinite(loss) && std::isfinite(norm))
+        optimizer_->step();
+    else
+        ++skippedSteps_;
+    ++step_;
+    return loss;
+}
+
+double Trainer::validate()
+{
+    model_->eval();
+    const auto clean = data_->validation();
+    std::mt19937_64 fixed(777); // the same corruption at every validation
+    double total = 0;
+    int count = 0;
+    const bool generative = model_->config().kind == ModelKind::Generative;
+    const std::vector<double> fractions = generative ? std::vector<double>{0.0} : std::vector<double>{1.0, 0.0};
+    for (double fraction : fractions) { // restoration: one inpainting and one denoising pass
+        const auto batch = corrupt(clean, fixed, fraction);
+        NullObserver quiet;
+        const auto objective = objectiveFor(batch);
+        auto result = runJiio(model_, restorationLayout(model_, *objective), *objective, options_.jiio, quiet,
+                              restorationStart(model_, *objective));
+        auto prediction = batch.known.defined()
+            ? torch::where(batch.known.to(torch::kBool), batch.observed, result.prediction)
+            : result.prediction;
+        total += psnrOf(prediction, clean);
+        if (count == 0) {
+            const int64_t shown = std::min<int64_t>(4, clean.size(0));
+            samples_ = {step_, batch.observed.narrow(0, 0, shown).detach(),
+                        prediction.narrow(0, 0, shown).detach().clamp(-1, 1), clean.narrow(0, 0, shown)};
+        }
+        ++count;
+    }
+    return total / count;
+}
+
+std::string Trainer::bestModelPath() const
+{
+    const std::filesystem::path checkpoint(checkpointPath_);
+    return (checkpoint.parent_path() / (checkpoint.stem().string() + "-best" + checkpoint.extension().string()))
+        .string();
+}
+
+void Trainer::stampProvenance()
+{
+    model_->setProvenance("training_data", data_->describe());
+    model_->setProvenance("training_steps", std::to_string(step_));
+}
+
+void Trainer::keepIfBest(double validationPsnr)
+{
+    if (!std::isfinite(validationPsnr) || (std::isfinite(bestValidation_) && validationPsnr <= bestValidation_))
+        return;
+    bestValidation_ = validationPsnr;
+    bestStep_ = step_;
+    stampProvenance();
+    saveModel(bestModelPath(), model_);
+}
+
+void Trainer::saveCheckpoint()
+{
+    stampProvenance();
+    std::ostringstream randomState;
+    randomState << random_;
+    saveModel(checkpointPath_, model_, [&](torch::serialize::OutputArchive& archive) {
+        torch::serialize::OutputArchive optimizerArchive;
+        optimizer_->save(optimizerArchive);
+        archive.write("optimizer", optimizerArchive);
+        archive.write("training_step", c10::IValue(int64_t(step_)));
+        archive.write("training_options", c10::IValue(options_.toText()));
+        archive.write("training_random", c10::IValue(randomState.str()));
+        archive.write("torch_random", at::detail::getDefaultCPUGenerator().get_state(), /*is_buffer=*/true);
+        archive.write("training_best_psnr", c10::IValue(bestValidation_));
+        archive.write("training_best_step", c10::IValue(int64_t(bestStep_)));
+    });
+}
+
+TrainingOptions TrainingOptions::fromText(const std::string& text)
+{
+    TrainingOptions options;
+    options.gainWeight = 0; // checkpoints from before the gain penalty keep their recipe
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+        const auto eq = line.find(" = ");
+        if (eq == std::string::npos)
+            continue;
+        const std::string key = line.substr(0, eq);
+        const std::string text = line.substr(eq + 3);
+        const auto number = parseDouble(text);
+        if (!number)
+            throw Error("training options: '" + key + "' is not a number");
+        const double value = *number;
+        if (key == "steps")
+            options.steps = int(value);
+        else if (key == "batch_size")
+            options.batchSize = int(value);
+        else if (key == "learning_rate")
+            options.learningRate = value;
+        else if (key == "gradient_clip")
+            options.gradientClip = value;
+        else if (key == "jacobian_weight")
+            options.jacobianWeight = value;
+        else if (key == "gain_weight")
+            options.gainWeight = value;
+        else if (key == "gain_target")
+            options.gainTarget = value;
+        else if (key == "inpaint_fraction")
+            options.inpaintFraction = value;
+        else if (key == "sigma_min")
+            options.sigmaMin = value;
+        else if (key == "sigma_max")
+            options.sigmaMax = value;
+        else if (key == "adjoint_iterations")
+            options.adjointIterations = int(value);
+        else if (key == "checkpoint_every")
+            options.checkpointEvery = int(value);
+        else if (key == "validate_every")
+            options.validateEvery = int(value);
+        else if (key == "seed")
+            options.seed = parseUnsigned(text).value_or(uint64_t(value));
+        else if (key == "jiio_alpha_x")
+            options.jiio.alphaX = value;
+        else if (key == "jiio_alpha_x_late")
+            options.jiio.alphaXLate = value;
+        else if (key == "unrolled_steps")
+            options.unrolledSteps = int(value);
+        else if (key == "unroll_depth")
+            options.unrollDepth = int(value);
+        else if (key == "max_state_residual")
+            options.maxStateResidual = value;
+    }
+    return options;
+}
+
+Trainer Trainer::resume(const std::string& checkpointPath, std::unique_ptr<TrainingSource> data)
+{
+    torch::serialize::InputArchive optimizerArchive;
+    c10::IValue step, optionsText, randomText, bestPsnr, bestStep;
+    torch::Tensor torchRandom;
+    auto loaded = loadModel(checkpointPath, [&](torch::serialize::InputArchive& archive) {
+        if (!archive.try_read("training_step", step) || !archive.try_read("training_options", optionsText)
+            || !archive.try_read("training_random", randomText) || !archive.try_read("optimizer", optimizerArchive))
+            throw Error("cannot resume from '" + checkpointPath + "': it holds no training state");
+        archive.read("torch_random", torchRandom, /*is_buffer=*/true);
+        archive.try_read("training_best_psnr", bestPsnr);
+        archive.try_read("training_best_step", bestStep);
+    });
+    Trainer trainer(loaded.model, TrainingOptions::fromText(optionsText.toStringRef()), std::move(data), checkpointPath);
+    trainer.optimizer_->load(optimizerArchive);
+    trainer.step_ = int(step.toInt());
+    if (bestPsnr.isDouble() && bestStep.isInt()) {
+        trainer.bestValidation_ = bestPsnr.toDouble();
+        trainer.bestStep_ = int(bestStep.toInt());
+    }
+    std::istringstream randomState(randomText.toStringRef());
+    randomState >> trainer.random_;
+    auto generator = at::detail::getDefaultCPUGenerator();
+    generator.set_state(torchRandom);
+    return trainer;
+}
+
+TrainingProgress Trainer::run(TrainingObserver& observer)
+{
+    TrainingProgress progress;
+    progress.steps = options_.steps;
+    progress.step = step_;
+    const auto start = std::chrono::steady_clock::now();
+    const int firstStep = step_;
+    while (step_ < options_.steps && !observer.stopRequested()) {
+        lastAdjointResidual_ = std::nan("");
+        progress.loss = trainStep();
+        progress.adjointResidual = lastAdjointResidual_;
+        progress.step = step_;
+        const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        progress.stepsPerSecond = (step_ - firstStep) / std::max(elapsed, 1e-9);
+        progress.etaSeconds = (options_.steps - step_) / std::max(progress.stepsPerSecond, 1e-9);
+        progress.learningRate = optimizer_->param_groups().front().options().get_lr();
+        progress.validationPsnr = std::nan("");
+        const bool validating =
+            options_.validateEvery > 0 && (step_ % options_.validateEvery == 0 || step_ == options_.steps);
+        if (validating) {
+            progress.validationPsnr = validate();
+            keepIfBest(progress.validationPsnr);
+        }
+        observer.onProgress(progress);
+        if (validating)
+            observer.onSamples(samples_);
+        if (options_.checkpointEvery > 0 && step_ % options_.checkpointEvery == 0 && step_ < options_.steps) {
+            saveCheckpoint();
+            observer.onCheckpoint(step_, checkpointPath_);
+        }
+    }
+    saveCheckpoint();
+    observer.onCheckpoint(step_, checkpointPath_);
+    return progress;
+}
+
+} // namespace jiio
