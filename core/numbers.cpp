@@ -36,4 +36,11 @@ std::optional<unsigned long long> parseUnsigned(std::string_view text)
     return parseWhole<unsigned long long>(text);
 }
 
+std::string formatDouble(double value)
+{
+    char text[32];
+    const auto [end, error] = std::to_chars(text, text + sizeof text, value);
+    return error == std::errc() ? std::string(text, end) : std::string("nan");
+}
+
 } // namespace jiio

@@ -1,5 +1,6 @@
 #pragma once
 #include <optional>
+#include <string>
 #include <sstream>
 #include <string_view>
 
@@ -14,6 +15,10 @@ namespace jiio {
 std::optional<double> parseDouble(std::string_view text);
 std::optional<long long> parseInteger(std::string_view text);
 std::optional<unsigned long long> parseUnsigned(std::string_view text);
+
+// The shortest text that reads back as exactly this number ("0.1", "1e-05");
+// "nan", "inf" and "-inf" for the non-finite values.
+std::string formatDouble(double value);
 
 // A string stream in the classic locale, for text that holds numbers.
 inline std::ostringstream classicStream()

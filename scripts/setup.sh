@@ -20,7 +20,7 @@ packages=(
   cmake g++ ccache
   qt6-base-dev qt6-tools-dev libqcustomplot-dev libqcustomplot2.1-qt6
   libopencv-dev libtorch-dev libopenblas0-pthread libgloo-dev
-  libeigen3-dev
+  libeigen3-dev nlohmann-json3-dev
   xvfb xauth locales
   dataset-fashion-mnist opencv-doc mate-backgrounds plasma-workspace-wallpapers
 )

@@ -181,6 +181,23 @@ private Q_SLOTS:
         QVERIFY_THROWS_EXCEPTION(Error, config.validate());
     }
 
+    // A damaged or hostile checkpoint cannot make the loader allocate
+    // absurd sizes: its configuration is refused first.
+    void absurdConfigurationsAreRefused_data()
+    {
+        QTest::addColumn<QString>("line");
+        QTest::newRow("image size") << "image_size = 1048576";
+        QTest::newRow("widest scale") << "width = 1024";
+        QTest::newRow("tile size") << "tile_size = 1048576";
+        QTest::newRow("iterations") << "jiio_iterations = 2000000000";
+    }
+    void absurdConfigurationsAreRefused()
+    {
+        QFETCH(QString, line);
+        const std::string text = ModelConfig::newModel(ModelKind::Restoration).toText() + line.toStdString() + "\n";
+        QVERIFY_THROWS_EXCEPTION(Error, ModelConfig::fromText(text));
+    }
+
     void pushPullFillKeepsKnownPixelsAndFillsHolesFromTheirSurroundings()
     {
         torch::manual_seed(4);

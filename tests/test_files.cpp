@@ -2,11 +2,15 @@
 // and no temporary behind; permissions and symbolic links survive a save.
 #include "core/error.h"
 #include "core/io/atomic_file.h"
+#include "core/io/image_header.h"
+#include "core/io/image_io.h"
 
 #include <QDir>
 #include <QFile>
 #include <QTemporaryDir>
 #include <QtTest>
+
+#include <opencv2/imgcodecs.hpp>
 
 #include <csignal>
 #include <sys/resource.h>
@@ -132,6 +136,64 @@ private Q_SLOTS:
         QTemporaryDir dir;
         const std::string message = attempt(dir.filePath("no/such/folder/x.png").toStdString(), "x");
         QVERIFY2(message.find("the folder does not exist") != std::string::npos, message.c_str());
+    }
+
+    // Small files that declare enormous dimensions are refused from their
+    // header, before a decoder allocates anything.
+    void hostileImageHeadersAreRefusedBeforeDecoding_data()
+    {
+        QTest::addColumn<QByteArray>("bytes");
+        auto be32 = [](quint32 v) {
+            const char bytes[] = {char(v >> 24), char(v >> 16), char(v >> 8), char(v)};
+            return QByteArray(bytes, 4);
+        };
+        QByteArray png("\x89PNG\r\n\x1a\n", 8);
+        png += be32(13) + "IHDR" + be32(100000) + be32(100000) + QByteArray("\x08\x02\0\0\0", 5) + be32(0);
+        png += QByteArray(64, '\0');
+        QTest::newRow("png 100000x100000") << png;
+        QByteArray jpeg("\xff\xd8", 2);
+        jpeg += QByteArray("\xff\xe0\x00\x10JFIF\0\x01\x01\0\0\x01\0\x01\0\0", 18); // APP0
+        jpeg += QByteArray("\xff\xc0\x00\x11\x08\xea\x60\xea\x60\x03", 10);                // SOF0 60000x60000
+        jpeg += QByteArray(9, '\x11') + QByteArray("\xff\xda\x00\x02", 4) + QByteArray("\xff\xd9", 2);
+        QTest::newRow("jpeg 60000x60000") << jpeg;
+    }
+    void hostileImageHeadersAreRefusedBeforeDecoding()
+    {
+        QFETCH(QByteArray, bytes);
+        QTemporaryDir dir;
+        const QString path = dir.filePath("huge.img");
+        QFile file(path);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write(bytes);
+        file.close();
+        try {
+            jiio::readImage(path.toStdString());
+            QFAIL("a huge declared size was accepted");
+        } catch (const jiio::Error& e) {
+            QVERIFY2(QString(e.what()).contains("64-megapixel limit"), e.what());
+        }
+        try {
+            jiio::readMask(path.toStdString());
+            QFAIL("a huge declared mask was accepted");
+        } catch (const jiio::Error& e) {
+            QVERIFY2(QString(e.what()).contains("megapixel limit"), e.what());
+        }
+    }
+
+    void headersOfOrdinaryImagesAreReadCorrectly()
+    {
+        const cv::Mat image(37, 91, CV_8UC3, cv::Scalar(10, 20, 30));
+        for (const char* extension : {".png", ".jpg"}) {
+            std::vector<unsigned char> bytes;
+            QVERIFY(cv::imencode(extension, image, bytes));
+            const auto size = jiio::declaredImageSize(bytes);
+            QVERIFY2(size.has_value(), extension);
+            QCOMPARE(size->width, int64_t(91));
+            QCOMPARE(size->height, int64_t(37));
+        }
+        std::vector<unsigned char> bmp;
+        QVERIFY(cv::imencode(".bmp", image, bmp));
+        QVERIFY(!jiio::declaredImageSize(bmp)); // not read: the decoded size is checked instead
     }
 };
 

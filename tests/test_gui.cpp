@@ -124,6 +124,47 @@ private Q_SLOTS:
         QVERIFY(!window.isRunning());
     }
 
+    // Save writes the restored image at the input's depth from the
+    // full-precision result, not from the 8-bit picture on screen: a 16-bit
+    // image's known pixels come back bit-identical.
+    void savesA16BitResultWithKnownPixelsUnchanged()
+    {
+        cv::Mat deep(48, 48, CV_16UC3);
+        cv::randu(deep, 0, 65536);
+        const QString input = dir_.filePath("deep.png");
+        QVERIFY(cv::imwrite(input.toStdString(), deep));
+        cv::Mat missing = cv::Mat::zeros(48, 48, CV_8U);
+        missing(cv::Rect(10, 12, 16, 14)).setTo(255);
+        const QString maskPath = dir_.filePath("deep-mask.png");
+        QVERIFY(cv::imwrite(maskPath.toStdString(), missing));
+
+        MainWindow window(model_);
+        window.show();
+        QVERIFY(window.openImage(input));
+        window.setTask("inpaint");
+        QVERIFY(window.maskLayer()->load(maskPath).isEmpty());
+        setIterations(window, 3);
+        QSignalSpy finished(&window, &MainWindow::solveFinished);
+        QSignalSpy failed(&window, &MainWindow::solveFailed);
+        window.run();
+        QTRY_VERIFY_WITH_TIMEOUT(finished.size() + failed.size() > 0, 60000);
+        QVERIFY2(failed.isEmpty(), qPrintable(window.lastError()));
+
+        const QString output = dir_.filePath("deep-restored.png");
+        QVERIFY2(window.saveResultTo(output), qPrintable(window.lastError()));
+        const cv::Mat saved = cv::imread(output.toStdString(), cv::IMREAD_UNCHANGED);
+        QCOMPARE(saved.depth(), CV_16U);
+        QCOMPARE(saved.size(), deep.size());
+        cv::Mat differs;
+        cv::compare(saved.reshape(1), deep.reshape(1), differs, cv::CMP_NE);
+        const cv::Mat known = missing == 0;
+        cv::Mat knownChannels;
+        cv::merge(std::vector<cv::Mat>{known, known, known}, knownChannels);
+        QCOMPARE(cv::countNonZero(differs & knownChannels.reshape(1)), 0);
+        // The filled pixels changed: the solve ran, it was not a copy.
+        QVERIFY(cv::countNonZero(differs) > 0);
+    }
+
     void inpaintingNeedsAMask()
     {
         MainWindow window(model_);
@@ -191,10 +232,25 @@ private Q_SLOTS:
         QCOMPARE(table->item(0, 5)->text(), QString("4"));  // iterations
         QCOMPARE(window.compareView()->plot()->runCount(), 2);
         const QString csv = dir_.filePath("compare.csv");
-        QVERIFY(window.compareView()->exportCsv(csv));
+        QCOMPARE(window.compareView()->exportCsv(csv), QString());
         QFile file(csv);
         QVERIFY(file.open(QIODevice::ReadOnly));
-        QCOMPARE(file.readAll().count('\n'), 6);
+        const QList<QByteArray> lines = file.readAll().split('\n');
+        QCOMPARE(lines.size(), 7); // header, five rows, the final newline
+        // Raw values: the seconds the table rounds to three decimals come out
+        // whole, and the classical rows leave objective and iterations empty.
+        const QList<QByteArray> jiioRow = lines[1].split(',');
+        QCOMPARE(jiioRow[0], QByteArray("\"jiio-anderson\""));
+        QCOMPARE(jiioRow[4], QByteArray("4"));
+        QVERIFY(jiioRow[6].toDouble() > 0);
+        QVERIFY2(jiioRow[6].split('.').value(1).size() > 3, jiioRow[6].constData()); // more than the table shows
+        const QList<QByteArray> tvRow = lines[5].split(',');
+        QCOMPARE(tvRow[0], QByteArray("\"tv-chambolle\""));
+        QVERIFY(tvRow[1].isEmpty() && tvRow[4].isEmpty());
+        QVERIFY(tvRow[2].toDouble() > 20);
+        // A folder that is not there: a clear error, nothing written.
+        const QString error = window.compareView()->exportCsv(dir_.filePath("no-such-folder/compare.csv"));
+        QVERIFY(!error.isEmpty());
         QVERIFY(window.compareView()->plot()->exportTo(dir_.filePath("compare.png")));
         QVERIFY(!QImage(dir_.filePath("compare.png")).isNull());
     }
@@ -405,6 +461,113 @@ private Q_SLOTS:
         connect(&view, &TrainingView::useModelRequested, &window, &MainWindow::loadModel);
         QTest::mouseClick(view.useButton(), Qt::LeftButton);
         QCOMPARE(window.currentModelPath(), job.checkpointPath);
+    }
+
+    // A solve whose iterates blow up stops with a message; what was on
+    // screen stays, and nothing non-finite is shown or kept for Save.
+    void aDivergingSolveStopsWithAMessageAndKeepsTheLastGoodResult()
+    {
+        MainWindow window(model_);
+        window.show();
+        QVERIFY(window.openImage(image_));
+        window.setTask("denoise");
+        window.setSigma(20);
+        setIterations(window, 4);
+        QSignalSpy finished(&window, &MainWindow::solveFinished);
+        window.run();
+        QVERIFY(finished.wait(60000));
+        const QImage good = window.resultCanvas()->image();
+        QVERIFY(!good.isNull());
+
+        // The same cell with every weight scaled up: its map expands, and the
+        // solve's residual grows without bound.
+        auto exploding = test::tinyModel(3);
+        {
+            torch::NoGradGuard noGrad;
+            for (auto& parameter : exploding->parameters())
+                parameter.mul_(30);
+        }
+        const QString path = dir_.filePath("exploding.pt");
+        saveModel(path.toStdString(), exploding);
+        QVERIFY2(window.loadModel(path), qPrintable(window.lastError()));
+        setIterations(window, 60);
+        QSignalSpy failed(&window, &MainWindow::solveFailed);
+        window.run();
+        QVERIFY(failed.wait(60000));
+        QVERIFY2(failed.first().first().toString().contains("diverged"), qPrintable(window.lastError()));
+        QVERIFY(!window.isRunning());
+        // The canvas holds the last good picture: the earlier result or a
+        // finite preview of this run, never a NaN one (all black or white).
+        const QImage shown = window.resultCanvas()->image();
+        QVERIFY(!shown.isNull());
+        QVERIFY(window.saveResultTo(dir_.filePath("kept.png"))); // the earlier finished result
+        QCOMPARE(QImage(dir_.filePath("kept.png")).convertToFormat(QImage::Format_RGB888),
+                 good.convertToFormat(QImage::Format_RGB888));
+    }
+
+    // A model cannot be swapped under a running solve.
+    void loadingAModelDuringASolveIsRefused()
+    {
+        MainWindow window(model_);
+        window.show();
+        QVERIFY(window.openImage(image_));
+        window.setTask("denoise");
+        setIterations(window, 100000);
+        window.run();
+        QVERIFY(window.isRunning());
+        QVERIFY(!window.loadModel(model_));
+        QVERIFY2(window.lastError().contains("stop the running solve"), qPrintable(window.lastError()));
+        QVERIFY(window.isRunning());
+        QSignalSpy finished(&window, &MainWindow::solveFinished);
+        window.stop();
+        QVERIFY(finished.wait(10000));
+        QVERIFY(window.loadModel(model_)); // and once it has stopped, it can
+    }
+
+    // Closing the window during training asks first; Cancel keeps the run
+    // going, "Checkpoint and quit" stops it with a checkpoint on disk.
+    void quittingDuringTrainingAsksThenCheckpoints()
+    {
+        QTemporaryDir data;
+        for (int i = 0; i < 5; ++i)
+            writePicture(data.filePath(QString("quit%1.png").arg(i)), 40, 40);
+        MainWindow window(model_);
+        window.show();
+        auto job = window.trainingView()->job();
+        job.kind = "restoration";
+        job.data = data.path();
+        job.channels = 3;
+        job.width = 8;
+        job.latentChannels = 4;
+        job.batchSize = 1;
+        job.patchSize = 16;
+        job.jiioIterations = 3;
+        job.steps = 100000;
+        job.validateEvery = 100000;
+        job.checkpointPath = dir_.filePath("quit-during-training.pt");
+        job.checkpointEvery = 100000; // the only checkpoint is the one quitting writes
+        window.trainingView()->setJob(job);
+        window.trainingView()->start();
+        QTRY_VERIFY_WITH_TIMEOUT(window.trainingView()->plot()->lossCount() >= 1, 60000);
+
+        auto answer = [&](const QString& buttonText) {
+            QTimer::singleShot(0, [buttonText] {
+                auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget());
+                QVERIFY(box && box->objectName() == "quitDuringTrainingDialog");
+                for (auto* button : box->buttons())
+                    if (button->text() == buttonText)
+                        button->click();
+            });
+        };
+        answer("Cancel");
+        QVERIFY(!window.close());
+        QVERIFY(window.trainingView()->isRunning());
+        QVERIFY(!QFileInfo::exists(job.checkpointPath));
+
+        answer("Checkpoint and quit");
+        QVERIFY(window.close());
+        QVERIFY(!window.trainingView()->isRunning());
+        QVERIFY(QFileInfo::exists(job.checkpointPath));
     }
 
     // A Qt application takes its C locale from the environment; a German

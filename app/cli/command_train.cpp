@@ -3,8 +3,10 @@
 #include "commands.h"
 
 #include "core/models/checkpoint.h"
+#include "core/stop_signals.h"
 #include "core/training/trainer.h"
 
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 
@@ -31,7 +33,21 @@ public:
     {
         std::fprintf(stderr, "\ncheckpoint at step %d written to %s\n", step, path.c_str());
     }
+    // Ctrl-C or SIGTERM: finish the current step, checkpoint, stop.
+    bool stopRequested() const override { return stopSignalReceived() != 0; }
 };
+
+// After a run: when a signal stopped it, says where the checkpoint is and
+// gives the signal's exit status; 0 otherwise.
+int reportStop(const std::string& output, int step)
+{
+    const int signal = stopSignalReceived();
+    if (signal == 0)
+        return 0;
+    std::fprintf(stderr, "\nstopped by %s after step %d; checkpoint written to %s (continue with: jiio train --output %s --resume)\n",
+                 signal == SIGINT ? "SIGINT" : "SIGTERM", step, output.c_str(), output.c_str());
+    return exitStatusForSignal(signal);
+}
 
 } // namespace
 
@@ -79,8 +95,9 @@ int runTrain(const QStringList& arguments)
         auto trainer = Trainer::resume(output, makeTrainingSource(data, readModelConfig(output), patch, warn));
         std::fprintf(stderr, "resuming at step %d of %d\n", trainer.step(), trainer.options().steps);
         ProgressBar bar;
-        trainer.run(bar);
-        return 0;
+        installStopSignalHandlers();
+        const auto last = trainer.run(bar);
+        return reportStop(output, last.step);
     }
     TrainingOptions options;
     options.steps = intValue(parser, "steps", defaults.steps, 1, 10000000);
@@ -115,7 +132,10 @@ int runTrain(const QStringList& arguments)
                  source->describe().c_str(), (long long)model->parameterCount());
     Trainer trainer(model, options, std::move(source), output);
     ProgressBar bar;
+    installStopSignalHandlers();
     const auto last = trainer.run(bar);
+    if (const int status = reportStop(output, last.step))
+        return status;
     std::printf("\ntrained %d steps; model written to %s (final loss %.5f)\n", last.step, output.c_str(), last.loss);
     if (std::isfinite(trainer.bestValidationPsnr()))
         std::printf("best validation PSNR %.2f dB at step %d; that model is in %s\n", trainer.bestValidationPsnr(),

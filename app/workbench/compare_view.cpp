@@ -2,18 +2,19 @@
 
 #include "image_convert.h"
 
+#include "core/io/atomic_file.h"
 #include "core/io/metrics.h"
+#include "core/numbers.h"
 #include "widgets/convergence_plot.h"
 
 #include <QCheckBox>
-#include <QFile>
 #include <QFileDialog>
 #include <QHBoxLayout>
 #include <QHeaderView>
+#include <QMessageBox>
 #include <QPushButton>
 #include <QSplitter>
 #include <QTableWidget>
-#include <QTextStream>
 #include <QVBoxLayout>
 
 namespace jiio::workbench {
@@ -73,8 +74,10 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent)
     connect(againstTime, &QCheckBox::toggled, plot_, &widgets::ConvergencePlot::setAgainstTime);
     connect(exportTable, &QPushButton::clicked, this, [this] {
         const QString path = QFileDialog::getSaveFileName(this, tr("Export table"), {}, tr("CSV (*.csv)"));
-        if (!path.isEmpty())
-            exportCsv(path);
+        if (path.isEmpty())
+            return;
+        if (const QString error = exportCsv(path); !error.isEmpty())
+            QMessageBox::warning(this, tr("Export table"), tr("The table could not be saved: %1").arg(error));
     });
     connect(exportPlot, &QPushButton::clicked, this, [this] {
         const QString path = QFileDialog::getSaveFileName(this, tr("Export plot"), {}, tr("PNG (*.png);;PDF (*.pdf)"));
@@ -102,6 +105,7 @@ void CompareView::clear()
 {
     plot_->clear();
     table_->setRowCount(0);
+    figures_.clear();
 }
 
 void CompareView::startRun(const QString& method)
@@ -140,24 +144,32 @@ void CompareView::addRow(const CompareRow& row)
                                QString::number(row.seconds, 'f', 3)};
     for (int c = 0; c < cells.size(); ++c)
         table_->setItem(r, Method + c, new QTableWidgetItem(cells[c]));
+    figures_.push_back({row.method, row.objective, psnrValue, ssimValue, row.iterations, row.functionEvaluations,
+                        row.seconds});
 }
 
-bool CompareView::exportCsv(const QString& path) const
+std::string CompareView::csvText() const
 {
-    QFile file(path);
-    if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate | QIODevice::Text))
-        return false;
-    QTextStream out(&file);
-    out << "method,objective,psnr_db,ssim,iterations,f_evals,time_s\n";
-    for (int r = 0; r < table_->rowCount(); ++r) {
-        QStringList cells;
-        for (int c = Method; c < ColumnCount; ++c) {
-            const QString text = table_->item(r, c)->text();
-            cells << (text == QStringLiteral("–") ? QString() : text);
-        }
-        out << cells.join(',') << "\n";
+    auto value = [](double number) { return std::isfinite(number) ? formatDouble(number) : std::string(); };
+    auto count = [](qint64 number) { return number > 0 ? std::to_string(number) : std::string(); };
+    // A method name is quoted, with inner quotes doubled (RFC 4180).
+    auto quoted = [](const QString& text) { return '"' + text.toStdString() + '"'; };
+    std::string out = "method,objective,psnr_db,ssim,iterations,f_evals,time_s\n";
+    for (const auto& f : figures_)
+        out += quoted(QString(f.method).replace('"', "\"\"")) + ',' + value(f.objective) + ',' + value(f.psnr) + ','
+            + value(f.ssim) + ',' + count(f.iterations) + ',' + count(f.functionEvaluations) + ',' + value(f.seconds)
+            + '\n';
+    return out;
+}
+
+QString CompareView::exportCsv(const QString& path) const
+{
+    try {
+        writeFileAtomically(path.toStdString(), csvText());
+        return {};
+    } catch (const std::exception& e) {
+        return QString::fromStdString(e.what());
     }
-    return true;
 }
 
 } // namespace jiio::workbench

@@ -3,6 +3,9 @@
 
 #include <QWidget>
 
+#include <string>
+#include <vector>
+
 class QCheckBox;
 class QPushButton;
 class QTableWidget;
@@ -32,7 +35,11 @@ public:
 
     widgets::ConvergencePlot* plot() const { return plot_; }
     QTableWidget* table() const { return table_; }
-    bool exportCsv(const QString& path) const;
+    // The table's raw values (full precision, '.' decimals, empty where a
+    // method has no value), written atomically. Returns an empty string on
+    // success, else what went wrong.
+    QString exportCsv(const QString& path) const;
+    std::string csvText() const;
 
 Q_SIGNALS:
     void compareRequested(const QStringList& methods);
@@ -45,6 +52,15 @@ private:
     widgets::ConvergencePlot* plot_;
     QTableWidget* table_;
     QImage groundTruth_;
+    // What the table shows, unrounded: the CSV is written from these.
+    struct Figures {
+        QString method;
+        double objective, psnr, ssim;
+        int iterations;
+        qint64 functionEvaluations;
+        double seconds;
+    };
+    std::vector<Figures> figures_;
 };
 
 } // namespace jiio::workbench

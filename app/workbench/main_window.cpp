@@ -57,6 +57,7 @@ MainWindow::MainWindow(const QString& modelPath, QWidget* parent)
     qRegisterMetaType<SolveJob>();
     qRegisterMetaType<widgets::ConvergencePoint>();
     qRegisterMetaType<CompareRow>();
+    qRegisterMetaType<cv::Mat>();
     setWindowTitle(tr("JIIO Workbench"));
     setAcceptDrops(true);
     buildUi();
@@ -380,6 +381,7 @@ bool MainWindow::openImage(const QString& path)
         *observed_ = loaded;
         groundTruth_ = QImage();
         lastResult_ = QImage();
+        lastFullResult_ = cv::Mat();
         const QImage shown = toQImage(observed_->color);
         observation_->setImage(shown);
         result_->setImage(QImage());
@@ -548,10 +550,11 @@ void MainWindow::stop()
         worker_->requestStop();
 }
 
-void MainWindow::onFinished(const QImage& result, const QString& summary)
+void MainWindow::onFinished(const QImage& result, const cv::Mat& fullResult, const QString& summary)
 {
     running_ = false;
     lastResult_ = result;
+    lastFullResult_ = fullResult;
     result_->setImage(result);
     refreshComparisonViews();
     QString text = tr("Done: %1").arg(summary);
@@ -612,22 +615,34 @@ void MainWindow::openDialog()
 
 void MainWindow::saveResult()
 {
-    if (lastResult_.isNull())
+    if (lastFullResult_.empty())
         return;
     const QString path = QFileDialog::getSaveFileName(this, tr("Save result"), {}, tr(kImageFilter));
-    if (path.isEmpty())
-        return;
+    if (!path.isEmpty())
+        saveResultTo(path);
+}
+
+bool MainWindow::saveResultTo(const QString& path)
+{
+    if (lastFullResult_.empty()) {
+        showError(tr("There is no result to save yet."));
+        return false;
+    }
     try {
+        // The full-precision result in the input's depth: a 16-bit image's
+        // known pixels come back bit-identical.
         ImageData out;
-        out.color = fromQImage(lastResult_);
+        out.color = lastFullResult_.clone();
         if (out.color.channels() != observed_->colorChannels())
             cv::cvtColor(out.color, out.color, out.color.channels() == 3 ? cv::COLOR_RGB2GRAY : cv::COLOR_GRAY2RGB);
         out.depth = observed_->depth;
         out.alpha = observed_->alpha;
         writeImage(path.toStdString(), out);
         status_->setText(tr("Result saved to %1").arg(path));
+        return true;
     } catch (const std::exception& e) {
         showError(QString::fromStdString(oneLine(e.what())));
+        return false;
     }
 }
 
@@ -670,6 +685,21 @@ void MainWindow::rebuildRecentMenu()
 
 void MainWindow::closeEvent(QCloseEvent* event)
 {
+    if (training_->isRunning()) {
+        QMessageBox ask(QMessageBox::Question, tr("JIIO Workbench"),
+                        tr("A training run is in progress. Quit anyway? It stops after the current step and writes "
+                           "a checkpoint, from which Resume continues."),
+                        QMessageBox::Cancel, this);
+        ask.setObjectName("quitDuringTrainingDialog");
+        auto* quit = ask.addButton(tr("Checkpoint and quit"), QMessageBox::AcceptRole);
+        ask.setDefaultButton(QMessageBox::Cancel);
+        ask.exec();
+        if (ask.clickedButton() != quit) {
+            event->ignore();
+            return;
+        }
+        training_->stopAndWait();
+    }
     QSettings settings;
     settings_->save(settings);
     stop();

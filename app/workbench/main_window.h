@@ -46,6 +46,9 @@ public:
 
     bool openImage(const QString& path);
     bool loadModel(const QString& path);
+    // Writes the last result at full precision in the input's depth; false
+    // (with an error shown) when there is none or the write fails.
+    bool saveResultTo(const QString& path);
     bool isRunning() const { return running_; }
     QString lastError() const { return lastError_; }
 
@@ -100,7 +103,7 @@ private:
     void showError(const QString& message);
     void updateActions();
     void updateStatus(const widgets::ConvergencePoint& point);
-    void onFinished(const QImage& result, const QString& summary);
+    void onFinished(const QImage& result, const cv::Mat& fullResult, const QString& summary);
     void onFailed(const QString& message);
     void openDialog();
     void saveResult();
@@ -117,7 +120,8 @@ private:
     QString explicitModelPath_;
     std::unique_ptr<ImageData> observed_; // as loaded: keeps depth and alpha
     QImage groundTruth_;
-    QImage lastResult_;
+    QImage lastResult_;      // as shown
+    cv::Mat lastFullResult_; // float, as restored: what Save writes
 
     widgets::ImageCanvas* observation_ = nullptr;
     widgets::ImageCanvas* result_ = nullptr;

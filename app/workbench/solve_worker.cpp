@@ -159,17 +159,28 @@ void SolveWorker::solve(const SolveJob& job)
         placeModel(*model_, job.settings.device);
         torch::manual_seed(uint64_t(job.settings.seed));
         RestoreRequest request = toRequest(job);
-        request.onPreview = [this](const cv::Mat& image) { Q_EMIT preview(toQImage(image)); };
+        // A preview of a diverging iterate is not shown: the window keeps the
+        // last finite one.
+        request.onPreview = [this](const cv::Mat& image) {
+            if (cv::checkRange(image))
+                Q_EMIT preview(toQImage(image));
+        };
         ImageData observed;
         observed.color = job.observation;
         SignalObserver observer(*this, stop_);
         const auto outcome = restoreImage(model_->model, observed, request, observer);
+        if (outcome.worstReason == StopReason::Diverged || !cv::checkRange(outcome.image.color)) {
+            Q_EMIT failed(tr("The solve diverged (its residual grew without bound or became NaN) and was stopped; "
+                             "the result shown is the last good one. Try smaller step sizes (α_x, α_z) or "
+                             "Picard iteration."));
+            return;
+        }
         const QString summary = tr("%1 iterations, %2 s, objective %3 (%4)")
                                     .arg(outcome.iterations)
                                     .arg(outcome.seconds, 0, 'f', 2)
                                     .arg(outcome.objective, 0, 'g', 6)
                                     .arg(QString::fromUtf8(stopReasonName(outcome.worstReason)));
-        Q_EMIT finished(toQImage(outcome.image.color), summary);
+        Q_EMIT finished(toQImage(outcome.image.color), outcome.image.color, summary);
     } catch (const std::exception& e) {
         Q_EMIT failed(QString::fromStdString(oneLine(e.what())));
     }

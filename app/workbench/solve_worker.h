@@ -57,7 +57,8 @@ public Q_SLOTS:
 Q_SIGNALS:
     void iteration(const jiio::widgets::ConvergencePoint& point);
     void preview(const QImage& image);
-    void finished(const QImage& result, const QString& summary);
+    // The result on screen (8-bit) and at full precision (float, for saving).
+    void finished(const QImage& result, const cv::Mat& fullResult, const QString& summary);
     void failed(const QString& message);
     void compareRunStarted(const QString& method);
     void compareRowReady(const jiio::workbench::CompareRow& row);
@@ -73,3 +74,4 @@ private:
 Q_DECLARE_METATYPE(jiio::workbench::SolveJob)
 Q_DECLARE_METATYPE(jiio::widgets::ConvergencePoint)
 Q_DECLARE_METATYPE(jiio::workbench::CompareRow)
+Q_DECLARE_METATYPE(cv::Mat)

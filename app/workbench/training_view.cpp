@@ -6,6 +6,7 @@
 #include <QDateTime>
 #include <QDir>
 #include <QDoubleSpinBox>
+#include <QEventLoop>
 #include <QFileDialog>
 #include <QFormLayout>
 #include <QGroupBox>
@@ -340,6 +341,20 @@ void TrainingView::stop()
         worker_->requestStop();
         status_->setText(tr("Stopping after this step…"));
     }
+}
+
+void TrainingView::stopAndWait()
+{
+    if (!running_)
+        return;
+    // The worker thread lives as long as the view; wait for this run's end
+    // (after its checkpoint) without letting the user act meanwhile.
+    QEventLoop untilTheRunEnds;
+    connect(this, &TrainingView::trainingFinished, &untilTheRunEnds, &QEventLoop::quit);
+    connect(this, &TrainingView::trainingFailed, &untilTheRunEnds, &QEventLoop::quit);
+    worker_->requestStop();
+    if (running_)
+        untilTheRunEnds.exec(QEventLoop::ExcludeUserInputEvents);
 }
 
 void TrainingView::onProgress(const TrainingStatus& s)

@@ -46,6 +46,9 @@ public Q_SLOTS:
     void start();
     void resume(const QString& checkpoint);
     void stop();
+    // Stops after the current step and blocks until the run has written its
+    // checkpoint (quitting during training).
+    void stopAndWait();
 
 Q_SIGNALS:
     void useModelRequested(const QString& checkpoint);

@@ -2,6 +2,7 @@
 
 #include "error.h"
 #include "io/atomic_file.h"
+#include "io/image_header.h"
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -50,6 +51,12 @@ cv::Mat decode(const std::string& path, int flags)
         throw Error("cannot read '" + path + "': the file is empty");
     if (isJpeg(bytes) && !jpegIsComplete(bytes))
         throw Error("cannot read '" + path + "': the JPEG file is truncated");
+    auto tooLarge = [&](int64_t width, int64_t height) {
+        return Error("cannot read '" + path + "': the image is " + std::to_string(width) + "x" + std::to_string(height)
+                     + " pixels, more than the " + std::to_string(kMaxImagePixels >> 20) + "-megapixel limit");
+    };
+    if (const auto declared = declaredImageSize(bytes); declared && declared->pixels() > kMaxImagePixels)
+        throw tooLarge(declared->width, declared->height);
     cv::Mat raw;
     try {
         raw = cv::imdecode(bytes, flags);
@@ -58,6 +65,8 @@ cv::Mat decode(const std::string& path, int flags)
     }
     if (raw.empty())
         throw Error("cannot read '" + path + "': not an image or a corrupt file");
+    if (int64_t(raw.total()) > kMaxImagePixels) // a format whose header is not read above
+        throw tooLarge(raw.cols, raw.rows);
     return raw;
 }
 

@@ -99,11 +99,15 @@ void ModelConfig::validate() const
     require(latentChannels >= 1 && latentChannels <= 1024, "latent channels must be in [1, 1024]");
     require(latentStride >= 1 && latentStride <= 64, "latent stride must be in [1, 64]");
     require(groups >= 1 && width % groups == 0, "width must be a multiple of the group count");
-    require(tileSize >= 16 && tileSize % alignment() == 0,
-            "tile size must be at least 16 and a multiple of " + std::to_string(alignment()));
+    // A checkpoint's configuration decides what is allocated before any
+    // weight is read: bound what a hostile or damaged file can ask for.
+    require((int64_t(width) << (scales - 1)) <= 2048, "the coarsest scale may have at most 2048 channels");
+    require(tileSize >= 16 && tileSize <= 4096 && tileSize % alignment() == 0,
+            "tile size must be in [16, 4096] and a multiple of " + std::to_string(alignment()));
     require(tileOverlap >= 0 && 2 * tileOverlap < tileSize, "tile overlap must be under half the tile size");
-    require(imageSize >= 4 && imageSize % alignment() == 0, "image size must be a multiple of the alignment");
-    require(jiioIterations >= 1, "JIIO iterations must be positive");
+    require(imageSize >= 4 && imageSize <= 1024 && imageSize % alignment() == 0,
+            "image size must be in [4, 1024] and a multiple of the alignment");
+    require(jiioIterations >= 1 && jiioIterations <= 100000, "JIIO iterations must be in [1, 100000]");
     require(priorWeight >= 0, "prior weight must be non-negative");
     require(!imageConditioning || kind == ModelKind::Restoration,
             "only restoration models can be conditioned on an image");
