@@ -3,12 +3,16 @@
 #include "cli_runner.h"
 #include "test_support.h"
 
+#include <cmath>
+
 #include <QtTest>
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include <sys/resource.h>
+#include <csignal>
+#include <signal.h>
 
 using namespace jiio::test;
 
@@ -262,8 +266,26 @@ private Q_SLOTS:
         const auto document = QJsonDocument::fromJson(fileBytes(json));
         QVERIFY(document.isObject());
         QVERIFY(document.object().contains("speedup"));
+        QVERIFY(document.object().contains("speedup_over_gd"));
         QCOMPARE(document.object().value("model").toString(), QString("rgb.pt"));
-        QCOMPARE(document.object().value("problems").toArray().size(), 2);
+        const auto problems = document.object().value("problems").toArray();
+        QCOMPARE(problems.size(), 2);
+        for (const auto& problem : problems) {
+            const double target = problem.toObject().value("target_objective").toDouble();
+            QVERIFY(std::isfinite(target));
+            for (const auto& entry : problem.toObject().value("methods").toArray()) {
+                const auto method = entry.toObject();
+                const bool naive = method.value("method").toString().startsWith("naive");
+                // Naive step sizes come from the grid; JIIO has none.
+                QCOMPARE(method.value("learning_rate").isDouble(), naive);
+                // The target is the best final objective of naive Adam's grid,
+                // and the run at that rate reaches it.
+                if (method.value("method").toString() == "naive-adam") {
+                    QVERIFY(method.value("final_objective").toDouble() >= target * (1 - 1e-6));
+                    QVERIFY(method.value("reached").toBool());
+                }
+            }
+        }
     }
 
     void evalComparesWithClassicalBaselines()
@@ -306,6 +328,50 @@ private Q_SLOTS:
         QVERIFY(info.out.contains("provenance.training_steps = 2"));
         expectCleanFailure(runCli({"train", "--output", path("t.pt"), "--data", path("no-such-folder")}),
                            "does not exist");
+    }
+
+    // A signal stops training after the step it is in, with a checkpoint, a
+    // message saying where, and the signal's exit status; resume continues it.
+    void trainStopsOnASignalWithACheckpoint_data()
+    {
+        QTest::addColumn<int>("signal");
+        QTest::newRow("SIGINT") << int(SIGINT);
+        QTest::newRow("SIGTERM") << int(SIGTERM);
+    }
+    void trainStopsOnASignalWithACheckpoint()
+    {
+        QFETCH(int, signal);
+        QTemporaryDir data;
+        for (int i = 0; i < 5; ++i)
+            cv::imwrite(data.filePath(QString("p%1.png").arg(i)).toStdString(), makePicture(48, 48, 3, CV_8U));
+        const QString output = path(QString("interrupted-%1.pt").arg(signal));
+        QProcess process;
+        process.setProgram(cliPath());
+        process.setArguments({"train", "--output", output, "--init", rgbModel_, "--steps", "100000", "--data",
+                              data.path(), "--patch", "32", "--batch", "1", "--jiio-iters", "3",
+                              "--checkpoint-every", "100000", "--validate-every", "100000"});
+        process.start();
+        QVERIFY(process.waitForStarted());
+        QByteArray err;
+        // Wait until a few steps have run: the progress line counts them.
+        QDeadlineTimer deadline(120000);
+        while (!err.contains("3/100000") && !deadline.hasExpired()) {
+            process.waitForReadyRead(1000);
+            err += process.readAllStandardError();
+        }
+        QVERIFY2(err.contains("3/100000"), err.constData());
+        QCOMPARE(::kill(pid_t(process.processId()), signal), 0);
+        QVERIFY(process.waitForFinished(120000));
+        err += process.readAllStandardError();
+        QCOMPARE(process.exitStatus(), QProcess::NormalExit); // it stopped itself, not killed
+        QCOMPARE(process.exitCode(), 128 + signal);
+        QVERIFY2(err.contains("checkpoint written to " + output.toLocal8Bit()), err.constData());
+        // The checkpoint holds the steps done, at least the three seen.
+        const auto info = runCli({"info", output});
+        expectSuccess(info);
+        const auto match = QRegularExpression("training_steps = (\\d+)").match(info.out);
+        QVERIFY2(match.hasMatch(), qPrintable(info.out));
+        QVERIFY(match.captured(1).toInt() >= 3);
     }
 
     void generativeModelReconstructsAndFillsSmallImages()
@@ -430,6 +496,17 @@ private Q_SLOTS:
             QVERIFY(file.open(QIODevice::WriteOnly));
             file.write(QByteArray(4096, '\x5a'));
         }
+        // A real PNG whose header is edited to declare 100000x100000 pixels.
+        const QString hugePng = path("huge.png");
+        {
+            QByteArray png = fileBytes(input);
+            const char side[] = {0x00, 0x01, char(0x86), char(0xA0)}; // 100000, big-endian
+            png.replace(16, 4, side, 4);
+            png.replace(20, 4, side, 4);
+            QFile file(hugePng);
+            QVERIFY(file.open(QIODevice::WriteOnly));
+            file.write(png);
+        }
         const QStringList denoise{"restore", "--task", "denoise", "--sigma", "20", "--output", output};
         const QStringList inpaint{"restore", "--task", "inpaint", "--output", output, "--model", rgbModel_};
 
@@ -439,6 +516,8 @@ private Q_SLOTS:
         } cases[] = {
             {denoise + QStringList{"--input", path("missing.png"), "--model", rgbModel_}, "no such file"},
             {denoise + QStringList{"--input", truncated, "--model", rgbModel_}, "truncated"},
+            {denoise + QStringList{"--input", hugePng, "--model", rgbModel_}, "100000x100000 pixels, more than the"},
+            {inpaint + QStringList{"--input", input, "--mask", hugePng}, "megapixel limit"},
             {inpaint + QStringList{"--input", input, "--mask", wrongSizeMask}, "mask is 16x16"},
             {inpaint + QStringList{"--input", input, "--mask", emptyMask}, "no missing pixels"},
             {denoise + QStringList{"--input", input, "--model", rgbModel_, "--bogus"}, "unknown option"},

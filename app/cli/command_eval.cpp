@@ -23,8 +23,9 @@ int runEval(const QStringList& arguments)
         {"model", "Checkpoint (default: the shipped restoration model for --channels).", "file"},
         {"channels", "1 or 3 (default 3) when --model is not given.", "C"},
         {"data",
-         "Folder whose held-out (validation) images are used (default: OpenCV's samples; for a generative model "
-         "the Fashion-MNIST folder, whose test images are used).",
+         "Folder whose held-out (validation) images are used; repeatable, pooled and split as 'jiio train --data' "
+         "does (default: OpenCV's samples; for a generative model the Fashion-MNIST folder, whose test images are "
+         "used).",
          "folder"},
         {"image", "Evaluate on this image instead (repeatable).", "file"},
         {"count", "Generative models: Fashion-MNIST test images to use (default 100).", "N"},
@@ -50,8 +51,12 @@ int runEval(const QStringList& arguments)
         const std::string folder = parser.isSet("data") ? toStd(parser.value("data")) : defaultFashionMnistFolder();
         images = fashionMnistTestImages(folder, intValue(parser, "count", 100, 1, 10000));
     } else if (images.empty()) {
-        const std::string folder = parser.isSet("data") ? toStd(parser.value("data")) : defaultImageFolder();
-        images = splitImageFolder(folder, 64, [](const std::string&) {}).validationImages;
+        std::vector<std::string> folders;
+        for (const auto& folder : parser.values("data"))
+            folders.push_back(toStd(folder));
+        if (folders.empty())
+            folders.push_back(defaultImageFolder());
+        images = splitImageFolders(folders, 64, [](const std::string&) {}).validationImages;
     }
     for (auto& color : images)
         if (color.channels() != channels)

@@ -2,15 +2,18 @@
 
 #include "error.h"
 #include "io/tensor_image.h"
+#include "jiio/implicit_diff.h"
 #include "numbers.h"
 #include "solvers/trace.h"
 #include "tasks/restoration/restoration_layout.h"
 
+#include <nlohmann/json.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <iomanip>
+#include <limits>
 #include <map>
 #include <random>
 #include <sstream>
@@ -73,29 +76,101 @@ std::vector<Problem> makeProblems(const torch::Tensor& clean, const BenchmarkOpt
     return {{"inpaint", Task::Inpaint, clean * known, known}, {"denoise", Task::Denoise, noisy, {}}};
 }
 
-struct Run {
-    TraceRecorder trace;
-    InputOptimizationResult result;
+// A trace that also keeps the input each row's objective was taken at.
+class InputTrace final : public TraceRecorder {
+public:
+    bool wantsInput() const override { return true; }
+    void onInput(const at::Tensor& input) override { pending_ = input.detach().clone(); }
+    void onIteration(const IterationStats& stats) override
+    {
+        TraceRecorder::onIteration(stats);
+        inputs_.push_back(pending_);
+    }
+    const std::vector<torch::Tensor>& inputs() const { return inputs_; }
+
+private:
+    torch::Tensor pending_;
+    std::vector<torch::Tensor> inputs_;
 };
 
-MethodResult summarise(InputMethod method, const std::vector<Run>& runs, double target)
+// The objective of an input at its true equilibrium z*(x): a forward solve
+// well past the methods' own tolerances, always from zero, so that the same
+// input gets the same value whenever it is asked for.
+class EquilibriumObjective {
+public:
+    EquilibriumObjective(DeqModel& model, const StateLayout& layout, const Objective& objective)
+        : model_(model), layout_(layout), objective_(objective)
+    {
+        options_.method = FixedPointMethod::Anderson;
+        options_.maxIterations = 100;
+        options_.tolerance = 1e-5; // ten times tighter than the naive inner solves
+    }
+    double at(const torch::Tensor& input)
+    {
+        const auto x = objective_.project(input);
+        auto solved = solveEquilibrium(model_, layout_, x, options_);
+        return objective_.perSample(model_->readout(solved.solution, x, layout_), x).mean().item<double>();
+    }
+
+private:
+    DeqModel& model_;
+    const StateLayout& layout_;
+    const Objective& objective_;
+    FixedPointOptions options_;
+};
+
+// Reaching the target allows for float rounding between otherwise identical
+// runs (the run that set the target reaches it).
+bool reaches(double objective, double target)
+{
+    return objective <= target + 1e-6 * std::abs(target);
+}
+
+// One timed run, its rows' true objectives filled in on demand (NaN: not yet).
+struct Run {
+    InputTrace trace;
+    InputOptimizationResult result;
+    std::vector<double> trueObjective;
+
+    double objectiveAt(size_t row, EquilibriumObjective& evaluate)
+    {
+        trueObjective.resize(trace.rows().size(), std::nan(""));
+        if (std::isnan(trueObjective[row]))
+            trueObjective[row] = evaluate.at(trace.inputs()[row]);
+        return trueObjective[row];
+    }
+    double finalObjective(EquilibriumObjective& evaluate)
+    {
+        return trace.rows().empty() ? std::nan("") : objectiveAt(trace.rows().size() - 1, evaluate);
+    }
+    // The first row whose input reaches the target, or -1.
+    int firstReaching(double target, EquilibriumObjective& evaluate)
+    {
+        for (size_t row = 0; row < trace.rows().size(); ++row)
+            if (reaches(objectiveAt(row, evaluate), target))
+                return int(row);
+        return -1;
+    }
+};
+
+MethodResult summarise(InputMethod method, std::vector<Run>& runs, double target, EquilibriumObjective& evaluate)
 {
     MethodResult summary;
     summary.method = method;
     std::vector<double> toTarget, totals, finals;
     std::vector<int> iterations;
     std::vector<int64_t> evaluations, vjps;
-    for (const auto& run : runs) {
+    for (auto& run : runs) {
         totals.push_back(run.result.elapsedSeconds);
-        const auto& rows = run.trace.rows();
-        finals.push_back(rows.empty() ? std::nan("") : rows.back().objective);
-        auto hit = std::find_if(rows.begin(), rows.end(), [&](const IterationStats& s) { return s.objective <= target; });
-        if (hit == rows.end())
+        finals.push_back(run.finalObjective(evaluate));
+        const int hit = run.firstReaching(target, evaluate);
+        if (hit < 0)
             continue;
-        toTarget.push_back(hit->elapsedSeconds);
-        iterations.push_back(hit->iteration);
-        evaluations.push_back(hit->functionEvaluations);
-        vjps.push_back(hit->vjpCount);
+        const auto& row = run.trace.rows()[size_t(hit)];
+        toTarget.push_back(row.elapsedSeconds);
+        iterations.push_back(row.iteration);
+        evaluations.push_back(row.functionEvaluations);
+        vjps.push_back(row.vjpCount);
     }
     summary.reached = toTarget.size() == runs.size();
     summary.secondsToTarget = summary.reached ? median(toTarget) : std::nan("");
@@ -107,6 +182,40 @@ MethodResult summarise(InputMethod method, const std::vector<Run>& runs, double 
     summary.totalSeconds = median(totals);
     summary.finalObjective = median(finals);
     return summary;
+}
+
+bool isNaive(InputMethod method)
+{
+    return method == InputMethod::NaiveAdam || method == InputMethod::NaiveGradientDescent;
+}
+
+void setLearningRate(SolveSettings& settings, InputMethod method, double rate)
+{
+    (method == InputMethod::NaiveAdam ? settings.naive.adamLearningRate : settings.naive.gdLearningRate) = rate;
+}
+
+// A naive method's step size, from its grid: the one with the fewest
+// f-evaluations to the target; when none reaches it, the lowest final objective.
+double tunedRate(std::map<double, Run>& grid, double target, EquilibriumObjective& evaluate)
+{
+    double best = grid.begin()->first;
+    int64_t fewest = std::numeric_limits<int64_t>::max();
+    double lowest = INFINITY;
+    for (auto& [rate, run] : grid) {
+        const int hit = run.firstReaching(target, evaluate);
+        const double final = run.finalObjective(evaluate);
+        if (hit >= 0) {
+            const auto evaluations = run.trace.rows()[size_t(hit)].functionEvaluations;
+            if (evaluations < fewest) {
+                fewest = evaluations;
+                best = rate;
+            }
+        } else if (fewest == std::numeric_limits<int64_t>::max() && final < lowest) {
+            lowest = final;
+            best = rate;
+        }
+    }
+    return best;
 }
 
 std::string number(double value, int precision = 4)
@@ -153,6 +262,8 @@ BenchmarkReport runBenchmark(DeqModel& model, const std::string& modelName, cons
         throw Error("the benchmark needs at least one image");
     if (options.repeats < 1 || options.batch < 1)
         throw Error("repeats and batch must be positive");
+    if (options.adamRateFactors.empty() || options.gdRateFactors.empty())
+        throw Error("the learning-rate grids must not be empty");
     const auto& config = model->config();
     if (config.kind != ModelKind::Restoration)
         throw Error("the benchmark needs a restoration model");
@@ -163,6 +274,8 @@ BenchmarkReport runBenchmark(DeqModel& model, const std::string& modelName, cons
     SolveSettings settings = options.settings;
     settings.jiio.maxIterations = options.jiioIterations > 0 ? options.jiioIterations : config.jiioIterations;
     settings.naive.steps = options.naiveSteps;
+    settings.naive.forward.tolerance = options.naiveTolerance;
+    settings.naive.adjoint.tolerance = options.naiveTolerance;
 
     const auto clean = cropPatches(images, config.imageChannels, options);
     BenchmarkReport report;
@@ -175,21 +288,45 @@ BenchmarkReport runBenchmark(DeqModel& model, const std::string& modelName, cons
             RestorationObjective::forModel(config, problem.task, problem.target, problem.known, options.sigma);
         const auto layout = restorationLayout(model, *objective);
         const auto start = restorationStart(model, *objective);
+        EquilibriumObjective evaluate(model, layout, *objective);
+        auto solve = [&](InputMethod method, double rate) {
+            SolveSettings chosen = settings;
+            chosen.method = method;
+            if (isNaive(method))
+                setLearningRate(chosen, method, rate);
+            Run run;
+            run.result = optimizeInput(model, layout, *objective, chosen, run.trace, start);
+            return run;
+        };
+
+        // The grids, once each: Adam's best final objective is the target.
+        std::map<InputMethod, std::map<double, Run>> grids;
+        for (auto method : {InputMethod::NaiveAdam, InputMethod::NaiveGradientDescent}) {
+            const auto& factors = method == InputMethod::NaiveAdam ? options.adamRateFactors : options.gdRateFactors;
+            const double base =
+                method == InputMethod::NaiveAdam ? settings.naive.adamLearningRate : settings.naive.gdLearningRate;
+            for (double factor : factors)
+                grids[method].emplace(base * factor, solve(method, base * factor));
+        }
+        double target = INFINITY;
+        for (auto& [rate, run] : grids[InputMethod::NaiveAdam])
+            target = std::min(target, run.finalObjective(evaluate));
+        std::map<InputMethod, double> rates;
+        for (auto& [method, grid] : grids)
+            rates[method] = tunedRate(grid, target, evaluate);
+
         std::map<InputMethod, std::vector<Run>> runs;
         // Repeats interleave the methods so slow drifts of the machine hit all alike.
-        for (int repeat = 0; repeat < options.repeats; ++repeat) {
-            for (auto method : kMethods) {
-                settings.method = method;
-                Run run;
-                run.result = optimizeInput(model, layout, *objective, settings, run.trace, start);
-                runs[method].push_back(std::move(run));
-            }
-        }
+        for (int repeat = 0; repeat < options.repeats; ++repeat)
+            for (auto method : kMethods)
+                runs[method].push_back(solve(method, isNaive(method) ? rates[method] : 0.0));
         ProblemResult result;
         result.name = problem.name;
-        result.targetObjective = runs[InputMethod::NaiveAdam].front().trace.rows().back().objective;
-        for (auto method : kMethods)
-            result.methods.push_back(summarise(method, runs[method], result.targetObjective));
+        result.targetObjective = target;
+        for (auto method : kMethods) {
+            result.methods.push_back(summarise(method, runs[method], target, evaluate));
+            result.methods.back().learningRate = isNaive(method) ? rates[method] : std::nan("");
+        }
         naiveTotal += result.result(InputMethod::NaiveAdam).secondsToTarget;
         gdTotal += result.result(InputMethod::NaiveGradientDescent).secondsToTarget;
         jiioTotal += result.result(InputMethod::JiioAnderson).secondsToTarget;
@@ -203,22 +340,26 @@ BenchmarkReport runBenchmark(DeqModel& model, const std::string& modelName, cons
 std::string benchmarkTable(const BenchmarkReport& report)
 {
     auto out = classicStream();
-    out << "model: " << report.model << "   threads: " << report.threads << "\n";
+    out << "model: " << report.model << "   threads: " << report.threads << "\n"
+        << "objectives at the true equilibrium of each method's input; naive step sizes tuned on a grid\n";
     for (const auto& problem : report.problems) {
         out << "\n" << problem.name << " (target objective " << number(problem.targetObjective, 6)
-            << " = naive Adam at the end of its budget)\n";
-        out << std::left << std::setw(15) << "method" << std::right << std::setw(12) << "time [s]" << std::setw(8)
-            << "iters" << std::setw(9) << "f-evals" << std::setw(8) << "VJPs" << std::setw(14) << "final obj."
-            << std::setw(12) << "total [s]" << std::setw(13) << "naive/this" << "\n";
+            << " = naive Adam at the end of its budget, best learning rate)\n";
+        out << std::left << std::setw(15) << "method" << std::right << std::setw(9) << "step" << std::setw(12)
+            << "time [s]" << std::setw(8) << "iters" << std::setw(9) << "f-evals" << std::setw(8) << "VJPs"
+            << std::setw(14) << "final obj." << std::setw(12) << "total [s]" << std::setw(13) << "Adam/this"
+            << std::setw(11) << "GD/this" << "\n";
         for (const auto& m : problem.methods) {
-            out << std::left << std::setw(15) << toString(m.method) << std::right;
+            out << std::left << std::setw(15) << toString(m.method) << std::right << std::setw(9)
+                << shown(m.learningRate, 3);
             if (m.reached)
                 out << std::setw(12) << number(m.secondsToTarget) << std::setw(8) << m.iterationsToTarget << std::setw(9)
                     << m.functionEvaluationsToTarget << std::setw(8) << m.vjpsToTarget;
             else
                 out << std::setw(12) << "not reached" << std::setw(8) << "-" << std::setw(9) << "-" << std::setw(8) << "-";
             out << std::setw(14) << number(m.finalObjective, 6) << std::setw(12) << number(m.totalSeconds)
-                << std::setw(13) << shown(problem.speedupOver(InputMethod::NaiveAdam, m.method), 3) << "\n";
+                << std::setw(13) << shown(problem.speedupOver(InputMethod::NaiveAdam, m.method), 3) << std::setw(11)
+                << shown(problem.speedupOver(InputMethod::NaiveGradientDescent, m.method), 3) << "\n";
         }
     }
     out << "\nspeedup (naive Adam / JIIO-Anderson, time to the same objective): " << speedupText(report.speedup) << "\n";
@@ -228,40 +369,37 @@ std::string benchmarkTable(const BenchmarkReport& report)
 
 std::string benchmarkJson(const BenchmarkReport& report)
 {
-    auto quoted = [](const std::string& text) {
-        std::string out = "\"";
-        for (char c : text) {
-            if (c == '"' || c == '\\')
-                out += '\\';
-            out += c;
-        }
-        return out + "\"";
-    };
-    auto out = classicStream();
-    out << "{\n  \"model\": " << quoted(report.model) << ",\n  \"speedup\": " << number(report.speedup, 6)
-        << ",\n  \"speedup_over_gd\": " << number(report.speedupOverGradientDescent, 6)
-        << ",\n  \"threads\": " << report.threads << ",\n  \"problems\": [";
-    for (size_t p = 0; p < report.problems.size(); ++p) {
-        const auto& problem = report.problems[p];
-        out << (p ? "," : "") << "\n    {\"name\": " << quoted(problem.name)
-            << ", \"target_objective\": " << number(problem.targetObjective, 9) << ", \"methods\": [";
-        for (size_t i = 0; i < problem.methods.size(); ++i) {
-            const auto& m = problem.methods[i];
-            out << (i ? "," : "") << "\n      {\"method\": " << quoted(toString(m.method))
-                << ", \"reached\": " << (m.reached ? "true" : "false")
-                << ", \"seconds_to_target\": " << number(m.secondsToTarget, 6)
-                << ", \"iterations_to_target\": " << m.iterationsToTarget
-                << ", \"f_evals_to_target\": " << m.functionEvaluationsToTarget
-                << ", \"vjps_to_target\": " << m.vjpsToTarget
-                << ", \"final_objective\": " << number(m.finalObjective, 9)
-                << ", \"total_seconds\": " << number(m.totalSeconds, 6)
-                << ", \"speedup_vs_naive_adam\": " << number(problem.speedupOver(InputMethod::NaiveAdam, m.method), 6)
-                << "}";
-        }
-        out << "\n    ]}";
+    // NaN (a missed target) becomes null.
+    auto value = [](double number) { return std::isfinite(number) ? nlohmann::json(number) : nlohmann::json(); };
+    nlohmann::json problems = nlohmann::json::array();
+    for (const auto& problem : report.problems) {
+        nlohmann::json methods = nlohmann::json::array();
+        for (const auto& m : problem.methods)
+            methods.push_back({
+                {"method", toString(m.method)},
+                {"learning_rate", value(m.learningRate)},
+                {"reached", m.reached},
+                {"seconds_to_target", value(m.secondsToTarget)},
+                {"iterations_to_target", m.iterationsToTarget},
+                {"f_evals_to_target", m.functionEvaluationsToTarget},
+                {"vjps_to_target", m.vjpsToTarget},
+                {"final_objective", value(m.finalObjective)},
+                {"total_seconds", value(m.totalSeconds)},
+                {"speedup_vs_naive_adam", value(problem.speedupOver(InputMethod::NaiveAdam, m.method))},
+                {"speedup_vs_naive_gd", value(problem.speedupOver(InputMethod::NaiveGradientDescent, m.method))},
+            });
+        problems.push_back({{"name", problem.name}, {"target_objective", value(problem.targetObjective)},
+                            {"methods", methods}});
     }
-    out << "\n  ]\n}\n";
-    return out.str();
+    const nlohmann::json document = {
+        {"model", report.model},
+        {"speedup", value(report.speedup)},
+        {"speedup_over_gd", value(report.speedupOverGradientDescent)},
+        {"objective", "at the true equilibrium of each method's input"},
+        {"threads", report.threads},
+        {"problems", problems},
+    };
+    return document.dump(2) + "\n";
 }
 
 } // namespace jiio

@@ -213,7 +213,9 @@ std::vector<EvaluationSummaryRow> evaluationSummary(const EvaluationReport& repo
         auto it = std::find_if(summary.begin(), summary.end(),
                                [&](const auto& s) { return s.corruption == row.corruption; });
         if (it == summary.end()) {
-            summary.push_back({row.corruption});
+            EvaluationSummaryRow added;
+            added.corruption = row.corruption;
+            summary.push_back(added);
             it = summary.end() - 1;
         }
         if (row.method == kJiioMethod)

@@ -38,6 +38,7 @@ public:
             gradX = grads[1].defined() ? grads[1] : torch::zeros_like(xLeaf);
             lastObjective_ = objective.detach();
             lastPrediction_ = prediction.detach();
+            lastInput_ = x;
             fz = fz.detach();
         }
         ++evaluations_;
@@ -73,6 +74,7 @@ public:
 
     torch::Tensor lastObjective() const override { return lastObjective_; }
     torch::Tensor lastPrediction() const override { return lastPrediction_; }
+    torch::Tensor lastInput() const override { return lastInput_; }
     int64_t functionEvaluations() const override { return evaluations_; }
     int64_t vjpCount() const override { return evaluations_; }
     const torch::Tensor& capturedState() const { return capturedState_; }
@@ -91,6 +93,7 @@ private:
     const JiioOptions& options_;
     torch::Tensor lastObjective_;
     torch::Tensor lastPrediction_;
+    torch::Tensor lastInput_; // a view into the state of the last apply()
     torch::Tensor capturedState_, capturedLatent_;
     int64_t evaluations_ = 0;
 };

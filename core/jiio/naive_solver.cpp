@@ -55,6 +55,8 @@ InputOptimizationResult runNaive(DeqModel& model, const StateLayout& layout, con
         stats.functionEvaluations = result.functionEvaluations;
         stats.vjpCount = result.vjpCount;
         stats.innerIterations = eg.forwardIterations + eg.adjointIterations;
+        if (observer.wantsInput())
+            observer.onInput(result.latent);
         observer.onIteration(stats);
         if (observer.wantsPrediction())
             observer.onPrediction(eg.prediction);

@@ -25,6 +25,8 @@ public:
     virtual torch::Tensor lastObjective() const { return {}; }
     // The readout h(z) of the last apply(), when the problem has one.
     virtual torch::Tensor lastPrediction() const { return {}; }
+    // The optimised input of the last apply(), when the problem has one.
+    virtual torch::Tensor lastInput() const { return {}; }
 
     // Cumulative cost counters.
     virtual int64_t functionEvaluations() const { return 0; }

@@ -45,6 +45,11 @@ public:
     // readout h(z) [B, C, H, W] to onPrediction (cheap: it is computed anyway).
     virtual bool wantsPrediction() const { return false; }
     virtual void onPrediction(const at::Tensor& /*prediction*/) {}
+    // When this returns true the solver passes, before each onIteration, the
+    // optimised input x [B, latentSize] that iteration's objective was taken
+    // at (a benchmark re-evaluates it at the true equilibrium afterwards).
+    virtual bool wantsInput() const { return false; }
+    virtual void onInput(const at::Tensor& /*input*/) {}
 };
 
 // An observer that ignores everything; the default when nobody watches.

@@ -89,6 +89,9 @@ bool SolveTracker::record(const torch::Tensor& v, const torch::Tensor& gv, torch
     const bool diverging = std::isfinite(worstBefore)
         && (residual > bestResidual_ * options_.divergenceFactor).any().item<bool>();
     updateBest(v, residual, objective.defined() ? objective.detach() : objective);
+    if (observer_.wantsInput())
+        if (const auto input = problem_.lastInput(); input.defined())
+            observer_.onInput(input);
     observer_.onIteration(stats);
     if (observer_.wantsPrediction())
         if (const auto prediction = problem_.lastPrediction(); prediction.defined())

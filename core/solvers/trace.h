@@ -26,30 +26,4 @@ private:
     int segment_ = 0;
 };
 
-// Forwards to several observers; stops when any of them asks to.
-class ObserverFan : public SolveObserver {
-public:
-    explicit ObserverFan(std::vector<SolveObserver*> observers) : observers_(std::move(observers)) {}
-    void onIteration(const IterationStats& stats) override
-    {
-        for (auto* observer : observers_)
-            observer->onIteration(stats);
-    }
-    bool stopRequested() const override
-    {
-        for (auto* observer : observers_)
-            if (observer->stopRequested())
-                return true;
-        return false;
-    }
-    void onSegment(int index, int count) override
-    {
-        for (auto* observer : observers_)
-            observer->onSegment(index, count);
-    }
-
-private:
-    std::vector<SolveObserver*> observers_;
-};
-
 } // namespace jiio

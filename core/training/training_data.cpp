@@ -131,7 +131,7 @@ ImageSplit splitImageFolders(const std::vector<std::string>& folders, int minSid
         }
         const bool heldOut = usable++ % 5 == 4;
         (heldOut ? split.validation : split.training).push_back(path);
-        (heldOut ? split.validationImages : split.trainingImages).push_back(image);
+        (heldOut ? split.validationImages : split.trainingImages).push_back(downscaleLarge(image, kMaxImageSide));
     }
     if (split.training.empty() || split.validation.empty())
         throw Error(std::string(folders.size() == 1 ? "image folder '" + folders.front() + "' has" : "the image folders have")
@@ -148,10 +148,10 @@ ImageFolderSource::ImageFolderSource(const std::vector<std::string>& folders, in
         throw Error("training needs at least one image folder");
     const auto split = splitImageFolders(folders, patchSize, warn);
     for (const auto& image : split.trainingImages)
-        training_.push_back(toChannels(downscaleLarge(image, kMaxTrainingSide), channels));
+        training_.push_back(toChannels(image, channels));
     std::vector<cv::Mat> validationImages;
     for (const auto& image : split.validationImages)
-        validationImages.push_back(toChannels(downscaleLarge(image, kMaxTrainingSide), channels));
+        validationImages.push_back(toChannels(image, channels));
     std::string names = folders.front();
     if (folders.size() > 1)
         names += " and " + std::to_string(folders.size() - 1) + " more folder(s)";

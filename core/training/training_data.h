@@ -24,13 +24,9 @@ public:
 
 // Random crops (with flips) of the images in one or more folders. Unreadable
 // or too-small files are skipped with a warning through `warn`; every fifth
-// usable image (splitImageFolders) goes to validation. Photos larger than
-// kMaxTrainingSide on their long side are down-scaled (area averaging removes
-// their compression artefacts and brings their detail to the scale of the
-// others).
+// usable image (splitImageFolders) goes to validation.
 class ImageFolderSource : public TrainingSource {
 public:
-    static constexpr int kMaxTrainingSide = 1024;
     ImageFolderSource(const std::vector<std::string>& folders, int channels, int patchSize, int validationPatches,
                       const std::function<void(const std::string&)>& warn);
     torch::Tensor sample(int batch, std::mt19937_64& random) override;
@@ -65,6 +61,10 @@ private:
 // minSide are skipped with a warning. Each file is decoded once. A folder
 // holding one picture at several sizes, named WIDTHxHEIGHT (a KDE wallpaper
 // package's contents/images), counts as that picture once, at its largest.
+// Photos larger than kMaxImageSide on their long side are down-scaled (area
+// averaging removes their compression artefacts and brings their detail to
+// the scale of the others), for training and held-out use alike.
+constexpr int kMaxImageSide = 1024;
 struct ImageSplit {
     std::vector<std::string> training;   // paths
     std::vector<std::string> validation;

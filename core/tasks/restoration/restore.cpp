@@ -40,6 +40,8 @@ public:
     void onIteration(const IterationStats& stats) override { inner_.onIteration(stats); }
     bool stopRequested() const override { return inner_.stopRequested(); }
     void onSegment(int index, int count) override { inner_.onSegment(index, count); }
+    bool wantsInput() const override { return inner_.wantsInput(); }
+    void onInput(const at::Tensor& input) override { inner_.onInput(input); }
     bool wantsPrediction() const override { return inner_.wantsPrediction() || previewDue(); }
     void onPrediction(const at::Tensor& prediction) override
     {
