@@ -44,6 +44,20 @@ QString writePicture(const QString& path, int rows, int cols)
     return path;
 }
 
+// A restoration run small enough to take a step in well under a second.
+TrainingJob tinyRestorationJob(TrainingJob job, const QString& data, int batchSize)
+{
+    job.kind = "restoration";
+    job.data = data;
+    job.channels = 3;
+    job.width = 8;
+    job.latentChannels = 4;
+    job.batchSize = batchSize;
+    job.patchSize = 16;
+    job.jiioIterations = 3;
+    return job;
+}
+
 void setIterations(MainWindow& window, int iterations)
 {
     auto values = window.settingsPanel()->values();
@@ -409,15 +423,7 @@ private Q_SLOTS:
         TrainingView view;
         view.resize(900, 500);
         view.show();
-        auto job = view.job();
-        job.kind = "restoration";
-        job.data = data.path();
-        job.channels = 3;
-        job.width = 8;
-        job.latentChannels = 4;
-        job.batchSize = 2;
-        job.patchSize = 16;
-        job.jiioIterations = 3;
+        auto job = tinyRestorationJob(view.job(), data.path(), 2);
         job.steps = 4;
         job.validateEvery = 2;
         job.checkpointPath = dir_.filePath("gui-trained.pt");
@@ -533,15 +539,7 @@ private Q_SLOTS:
             writePicture(data.filePath(QString("quit%1.png").arg(i)), 40, 40);
         MainWindow window(model_);
         window.show();
-        auto job = window.trainingView()->job();
-        job.kind = "restoration";
-        job.data = data.path();
-        job.channels = 3;
-        job.width = 8;
-        job.latentChannels = 4;
-        job.batchSize = 1;
-        job.patchSize = 16;
-        job.jiioIterations = 3;
+        auto job = tinyRestorationJob(window.trainingView()->job(), data.path(), 1);
         job.steps = 100000;
         job.validateEvery = 100000;
         job.checkpointPath = dir_.filePath("quit-during-training.pt");
