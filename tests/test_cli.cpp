@@ -539,6 +539,8 @@ private Q_SLOTS:
             {QStringList{"info", corruptModel}, "corrupt"},
             {QStringList{"train", "--output", output, "--sigma-min", "30", "--sigma-max", "20"},
              "--sigma-min must not exceed --sigma-max"},
+            {QStringList{"bench", "--model", rgbModel_, "--json", path("no-such-folder/bench.json")},
+             "the folder does not exist"},
             {QStringList{"frobnicate"}, "unknown command"},
         };
         for (const auto& c : cases) {

@@ -57,6 +57,8 @@ int runBench(const QStringList& arguments)
     applyRuntimeOptions(parser);
 
     const std::string modelPath = parser.isSet("model") ? toStd(parser.value("model")) : locateDefaultRestorationModel(3);
+    if (parser.isSet("json"))
+        checkWritableLocation(toStd(parser.value("json"))); // before minutes of work, not after
     LoadedModel loaded = loadModel(modelPath);
     BenchmarkOptions options;
     options.repeats = intValue(parser, "repeats", defaults.repeats, 1, 1000);

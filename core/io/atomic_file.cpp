@@ -136,4 +136,12 @@ void writeFileAtomically(const std::string& path, const std::string& bytes)
     }
 }
 
+void checkWritableLocation(const std::string& path)
+{
+    const fs::path target = resolveLinks(path);
+    const fs::path folder = target.has_parent_path() ? target.parent_path() : fs::path(".");
+    if (::access(folder.c_str(), W_OK | X_OK) != 0)
+        throw Error("cannot write '" + path + "': " + reason(errno));
+}
+
 } // namespace jiio

@@ -15,4 +15,8 @@ namespace jiio {
 // rather than killed by SIGXFSZ ignores that signal (the executables do).
 void writeFileAtomically(const std::string& path, const std::string& bytes);
 
+// Throws the error writeFileAtomically would give if `path`'s folder is
+// missing or not writable: for commands that run long before they write.
+void checkWritableLocation(const std::string& path);
+
 } // namespace jiio
