@@ -7,6 +7,12 @@ namespace jiio {
 namespace {
 
 constexpr double kReferenceSigma = 25.0;
+// The prior's weight for denoising at the reference noise level, and its
+// growth with sigma: linear, not the Gaussian MAP's square, since |x - D(x)|^2
+// is a learned residual and not a calibrated energy. Measured on held-out
+// photographs (jiio eval, 128x128 crops): against (sigma/25)^2, PSNR +0.13,
+// +0.13 and +0.11 dB at sigma 15, 25 and 50.
+constexpr double kDenoiseWeightAtReference = 3.0;
 constexpr double kScale = 25.0;
 
 // [B, C, H, W] -> [B, H*W*C], the order in which models hold their input.
@@ -23,7 +29,7 @@ ImagePriorObjective::ImagePriorObjective(Task task, torch::Tensor target, torch:
 {
     if (task == Task::Reconstruct)
         throw Error("a model whose input is the image restores; it has no latent code to reconstruct from");
-    kappa_ = task == Task::Denoise ? priorWeight * (sigma / kReferenceSigma) * (sigma / kReferenceSigma)
+    kappa_ = task == Task::Denoise ? priorWeight * kDenoiseWeightAtReference * (sigma / kReferenceSigma)
                                    : priorWeight;
     targetFlat_ = flatChannelsLast(this->target());
     if (task == Task::Inpaint)

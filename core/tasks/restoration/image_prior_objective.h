@@ -8,9 +8,9 @@ namespace jiio {
 //   scale * ( sum(w * (x - y)^2) + kappa * sum((x - h)^2) )
 // Data fidelity on x, plus the learned prior |x - D(x)|^2 taken through the
 // DEQ's exact adjoint (regularisation by denoising without its
-// symmetric-Jacobian shortcut). kappa = priorWeight * (sigma / 25)^2 for
-// denoising (the MAP balance of a Gaussian noise level against the prior)
-// and priorWeight for inpainting, where the known pixels are held fixed by
+// symmetric-Jacobian shortcut). kappa = 3 priorWeight (sigma / 25) for
+// denoising (the prior weighs more as the noise grows; the constants are
+// measured, see the source) and priorWeight for inpainting, where the known pixels are held fixed by
 // project() and the prior alone fills the holes. `scale` (25) makes the
 // solvers' default input step (0.01) move x half-way to the data per step.
 // Every x stays in the image range [-1, 1].

@@ -1,5 +1,6 @@
 #include "tasks/restoration/restoration_layout.h"
 
+#include "tasks/restoration/biharmonic_fill.h"
 #include "tasks/restoration/push_pull_fill.h"
 
 namespace jiio {
@@ -32,9 +33,9 @@ torch::Tensor restorationStart(const DeqModel& model, const RestorationObjective
     if (!model->config().imageInput)
         return {};
     const torch::Tensor& target = objective.target();
-    auto start = objective.knownMask().defined()
-        ? pushPullFill(target, objective.knownMask().expand({target.size(0), 1, target.size(2), target.size(3)}))
-        : target;
+    // Inpainting starts from the best classical fill, so the input step
+    // refines what a user would otherwise get rather than a blur.
+    auto start = objective.knownMask().defined() ? biharmonicFill(target, objective.knownMask()) : target;
     return objective.project(start.permute({0, 2, 3, 1}).reshape({target.size(0), -1}));
 }
 

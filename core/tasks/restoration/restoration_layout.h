@@ -15,8 +15,8 @@ torch::Tensor observationConditioning(const RestorationObjective& objective);
 StateLayout restorationLayout(const DeqModel& model, const RestorationObjective& objective);
 
 // Where the input optimisation starts: for a model whose input is the image,
-// the observation with its holes filled by push-pull (flat, channels-last, as
-// the model holds x); undefined (zero) for latent models.
+// the observation with its holes filled by biharmonic inpainting (flat,
+// channels-last, as the model holds x); undefined (zero) for latent models.
 torch::Tensor restorationStart(const DeqModel& model, const RestorationObjective& objective);
 
 } // namespace jiio
