@@ -254,6 +254,26 @@ private Q_SLOTS:
         QVERIFY(result.out.contains("PSNR"));
     }
 
+    void benchBreakdownAccountsForTheIteration()
+    {
+        const QString image = write("breakdown.png", makePicture(64, 64, 3, CV_8U));
+        const auto result = runCli({"bench", "--breakdown", "--model", rgbModel_, "--image", image, "--repeats", "1",
+                                    "--batch", "2", "--size", "32", "--iters", "4"});
+        expectSuccess(result);
+        // Every phase is listed with a time; f and its VJP run convolutions.
+        for (const char* phase : {"f (the cell)", "VJP (autograd)", "Anderson (Gram row, mixing)", "tracker", "whole iteration"})
+            QVERIFY2(result.out.contains(phase), phase);
+        const QRegularExpression fRow(R"(f \(the cell\)\s+([0-9.]+)\s+([0-9.]+)%\s+([0-9.]+))");
+        const auto match = fRow.match(result.out);
+        QVERIFY2(match.hasMatch(), qPrintable(result.out));
+        QVERIFY(match.captured(1).toDouble() > 0 && match.captured(3).toDouble() > 0);
+        QVERIFY(result.out.contains("4 JIIO-Anderson iterations"));
+
+        const auto refused = runCli({"bench", "--breakdown", "--json", path("breakdown.json"), "--model", rgbModel_});
+        QCOMPARE(refused.exitCode, 2);
+        QVERIFY(refused.err.contains("writes no JSON"));
+    }
+
     void benchWritesJsonWithSpeedupAndModel()
     {
         const QString image = write("bench.png", makePicture(64, 64, 3, CV_8U));

@@ -4,6 +4,8 @@
 #include "core/jiio/implicit_diff.h"
 #include "core/jiio/input_optimization.h"
 #include "core/solvers/trace.h"
+#include "core/models/frozen_parameters.h"
+#include "core/tasks/restoration/biharmonic_fill.h"
 #include "core/tasks/restoration/image_prior_objective.h"
 #include "core/tasks/restoration/push_pull_fill.h"
 #include "core/tasks/restoration/restoration_layout.h"
@@ -225,6 +227,70 @@ private Q_SLOTS:
 
         // Nothing known: zeros rather than NaN.
         QCOMPARE(pushPullFill(constant, torch::zeros({1, 1, side, side})).abs().max().item<double>(), 0.0);
+    }
+
+    void biharmonicFillKeepsKnownPixelsAndContinuesSmoothSurfaces()
+    {
+        torch::manual_seed(6);
+        const int64_t side = 36;
+        auto known = (torch::rand({2, 1, side, side}) > 0.5).to(torch::kFloat32);
+        known.narrow(2, 8, 16).narrow(3, 10, 18).zero_(); // a large interior hole
+        known[1].zero_();                                  // and an image with nothing known
+        const auto hole = known == 0;
+
+        // A plane has zero Laplacian: the biharmonic fill continues it into the hole.
+        const auto ys = torch::linspace(-0.6, 0.4, side).view({1, 1, side, 1});
+        const auto xs = torch::linspace(-0.5, 0.7, side).view({1, 1, 1, side});
+        const auto plane = (0.5 * ys + 0.4 * xs).expand({2, 3, side, side}).contiguous();
+        const auto scribbled = torch::where(hole, torch::full_like(plane, 0.9), plane);
+        const auto filled = biharmonicFill(scribbled, known);
+        QCOMPARE(filled.sizes(), plane.sizes());
+        const auto first = filled[0], truth = plane[0];
+        QVERIFY((torch::where(hole[0], torch::zeros_like(truth), first - truth)).abs().max().item<double>() < 1e-3);
+        const double holeError = (first - truth).abs().masked_select(hole[0].expand_as(truth)).max().item<double>();
+        qInfo("largest error in the hole: %.5f", holeError);
+        QVERIFY(holeError < 1e-2);
+
+        // Nothing known: push-pull's zeros rather than a singular solve.
+        QCOMPARE(filled[1].abs().max().item<double>(), 0.0);
+    }
+
+    void frozenParametersGiveTheSameModelWithoutParameterGradients()
+    {
+        DeqModel model = test::tinyModel(1, /*doublePrecision=*/true);
+        const auto layout = model->layout(kSide, kSide);
+        torch::manual_seed(8);
+        const auto z = 0.2 * torch::randn({2, layout.zSize}, torch::kFloat64);
+        const auto x = (0.3 * torch::randn({2, layout.latentSize}, torch::kFloat64)).requires_grad_(true);
+        auto evaluate = [&]() { return model->readout(model->f(z, x, layout), x, layout); };
+
+        const auto free = evaluate();
+        const auto freeGrad = torch::autograd::grad({free.square().sum()}, {x})[0];
+        torch::Tensor frozen, frozenGrad;
+        {
+            FrozenParameters guard;
+            frozen = evaluate();
+            frozenGrad = torch::autograd::grad({frozen.square().sum()}, {x})[0];
+            // No graph reaches the parameters, but the input's gradient is exact.
+            model->zero_grad();
+            evaluate().sum().backward();
+            for (const auto& parameter : model->parameters())
+                QVERIFY(!parameter.grad().defined() || parameter.grad().abs().max().item<double>() == 0.0);
+        }
+        QVERIFY((frozen - free).abs().max().item<double>() < 1e-12);
+        QVERIFY((frozenGrad - freeGrad).abs().max().item<double>() < 1e-12);
+
+        // A parameter changed in place (an optimiser step, a checkpoint load)
+        // is seen by the next frozen evaluation.
+        {
+            torch::NoGradGuard noGrad;
+            model->named_parameters()["conv1_0.v"].mul_(1.5);
+            model->named_parameters()["readout_conv.g"].mul_(0.5);
+        }
+        const auto changed = evaluate();
+        FrozenParameters guard;
+        QVERIFY((changed - free).abs().max().item<double>() > 1e-6);
+        QVERIFY((evaluate() - changed).abs().max().item<double>() < 1e-12);
     }
 
     void implicitBackwardReachesTheObservationInjection()

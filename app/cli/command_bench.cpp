@@ -3,6 +3,7 @@
 #include "commands.h"
 
 #include "core/evaluation/benchmark.h"
+#include "core/evaluation/iteration_breakdown.h"
 #include "core/io/atomic_file.h"
 #include "core/io/image_io.h"
 #include "core/models/checkpoint.h"
@@ -49,17 +50,35 @@ int runBench(const QStringList& arguments)
         {"size", "Patch side length (default 64).", "N"},
         {"naive-steps", "Naive method's outer steps (default 40).", "N"},
         {"sigma", "Noise level of the denoising problem (default 25).", "S"},
+        {"breakdown", "Instead of the comparison: where one JIIO-Anderson iteration's time goes on the denoising "
+                      "problem (--iters iterations, default 20), with the FLOPs of f and the achieved rate."},
     });
     addSolverOptions(parser);
     addRuntimeOptions(parser);
     if (!parseOrHelp(parser, arguments, "Time JIIO against the naive method to the same objective."))
         return 0;
     applyRuntimeOptions(parser);
+    if (parser.isSet("breakdown") && parser.isSet("json"))
+        throw UsageError("--breakdown prints a table; it writes no JSON");
 
     const std::string modelPath = parser.isSet("model") ? toStd(parser.value("model")) : locateDefaultRestorationModel(3);
     if (parser.isSet("json"))
         checkWritableLocation(toStd(parser.value("json"))); // before minutes of work, not after
     LoadedModel loaded = loadModel(modelPath);
+    const std::string modelName = std::filesystem::path(modelPath).filename().string();
+    if (parser.isSet("breakdown")) {
+        BreakdownOptions options;
+        options.repeats = intValue(parser, "repeats", options.repeats, 1, 1000);
+        options.batch = intValue(parser, "batch", options.batch, 1, 1024);
+        options.patchSize = intValue(parser, "size", options.patchSize, 8, 4096);
+        options.iterations = intValue(parser, "iters", options.iterations, 1, 100000);
+        options.sigma = doubleValue(parser, "sigma", options.sigma, 0.0, 255.0);
+        options.seed = uint64_t(intValue(parser, "seed", 0, 0, 2147483647));
+        options.settings = solveSettingsFrom(parser, loaded.config);
+        const auto breakdown = measureIterationBreakdown(loaded.model, modelName, benchmarkImages(parser), options);
+        std::fputs(breakdownTable(breakdown).c_str(), stdout);
+        return 0;
+    }
     BenchmarkOptions options;
     options.repeats = intValue(parser, "repeats", defaults.repeats, 1, 1000);
     options.batch = intValue(parser, "batch", defaults.batch, 1, 1024);
@@ -75,8 +94,7 @@ int runBench(const QStringList& arguments)
     options.jiioIterations = options.settings.jiio.maxIterations;
     options.settings.naive.steps = options.naiveSteps;
 
-    const auto report = runBenchmark(loaded.model, std::filesystem::path(modelPath).filename().string(),
-                                     benchmarkImages(parser), options);
+    const auto report = runBenchmark(loaded.model, modelName, benchmarkImages(parser), options);
     std::fputs(benchmarkTable(report).c_str(), stdout);
     if (parser.isSet("json")) {
         writeFileAtomically(toStd(parser.value("json")), benchmarkJson(report));

@@ -41,27 +41,6 @@ struct Problem {
     torch::Tensor known;  // inpainting only
 };
 
-torch::Tensor cropPatches(const std::vector<cv::Mat>& images, int channels, const BenchmarkOptions& options)
-{
-    std::mt19937 random(uint32_t(options.seed));
-    std::vector<torch::Tensor> patches;
-    for (int i = 0; i < options.batch; ++i) {
-        const cv::Mat& image = images[size_t(i) % images.size()];
-        if (image.rows < options.patchSize || image.cols < options.patchSize)
-            throw Error("benchmark images must be at least " + std::to_string(options.patchSize) + " pixels on a side");
-        std::uniform_int_distribution<int> top(0, image.rows - options.patchSize);
-        std::uniform_int_distribution<int> left(0, image.cols - options.patchSize);
-        cv::Mat patch = image(cv::Rect(left(random), top(random), options.patchSize, options.patchSize));
-        if (patch.channels() != channels) {
-            cv::Mat converted;
-            cv::cvtColor(patch, converted, channels == 1 ? cv::COLOR_RGB2GRAY : cv::COLOR_GRAY2RGB);
-            patch = converted;
-        }
-        patches.push_back(imageToTensor(patch));
-    }
-    return torch::cat(patches);
-}
-
 std::vector<Problem> makeProblems(const torch::Tensor& clean, const BenchmarkOptions& options)
 {
     torch::manual_seed(options.seed);
@@ -240,6 +219,30 @@ std::string speedupText(double value)
 
 } // namespace
 
+torch::Tensor cropBenchmarkPatches(const std::vector<cv::Mat>& images, int channels, int batch, int patchSize,
+                                   uint64_t seed)
+{
+    if (images.empty())
+        throw Error("the benchmark needs at least one image");
+    std::mt19937 random{uint32_t(seed)};
+    std::vector<torch::Tensor> patches;
+    for (int i = 0; i < batch; ++i) {
+        const cv::Mat& image = images[size_t(i) % images.size()];
+        if (image.rows < patchSize || image.cols < patchSize)
+            throw Error("benchmark images must be at least " + std::to_string(patchSize) + " pixels on a side");
+        std::uniform_int_distribution<int> top(0, image.rows - patchSize);
+        std::uniform_int_distribution<int> left(0, image.cols - patchSize);
+        cv::Mat patch = image(cv::Rect(left(random), top(random), patchSize, patchSize));
+        if (patch.channels() != channels) {
+            cv::Mat converted;
+            cv::cvtColor(patch, converted, channels == 1 ? cv::COLOR_RGB2GRAY : cv::COLOR_GRAY2RGB);
+            patch = converted;
+        }
+        patches.push_back(imageToTensor(patch));
+    }
+    return torch::cat(patches);
+}
+
 const MethodResult& ProblemResult::result(InputMethod method) const
 {
     for (const auto& m : methods)
@@ -277,7 +280,7 @@ BenchmarkReport runBenchmark(DeqModel& model, const std::string& modelName, cons
     settings.naive.forward.tolerance = options.naiveTolerance;
     settings.naive.adjoint.tolerance = options.naiveTolerance;
 
-    const auto clean = cropPatches(images, config.imageChannels, options);
+    const auto clean = cropBenchmarkPatches(images, config.imageChannels, options.batch, options.patchSize, options.seed);
     BenchmarkReport report;
     report.model = modelName;
     report.threads = torch::get_num_threads();

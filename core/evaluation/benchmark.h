@@ -69,6 +69,11 @@ struct BenchmarkReport {
 BenchmarkReport runBenchmark(DeqModel& model, const std::string& modelName, const std::vector<cv::Mat>& images,
                              const BenchmarkOptions& options);
 
+// `batch` random patches of the images, cycling through them, converted to
+// the model's channels: [batch, channels, patchSize, patchSize] in [-1, 1].
+torch::Tensor cropBenchmarkPatches(const std::vector<cv::Mat>& images, int channels, int batch, int patchSize,
+                                   uint64_t seed);
+
 std::string benchmarkTable(const BenchmarkReport& report);
 std::string benchmarkJson(const BenchmarkReport& report);
 

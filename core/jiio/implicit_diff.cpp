@@ -1,5 +1,7 @@
 #include "jiio/implicit_diff.h"
 
+#include "models/frozen_parameters.h"
+
 namespace jiio {
 
 namespace {
@@ -31,6 +33,7 @@ FixedPointResult solveEquilibrium(DeqModel& model, const StateLayout& layout, co
                                   const FixedPointOptions& options, const torch::Tensor& zInit)
 {
     torch::NoGradGuard noGrad;
+    FrozenParameters frozen;
     const auto injection = model->inject(latent, layout);
     FunctionProblem problem([&](const torch::Tensor& z) { return model->cell(z, injection, layout); });
     NullObserver quiet;
@@ -43,6 +46,7 @@ EquilibriumGradient equilibriumGradient(DeqModel& model, const StateLayout& layo
                                         const FixedPointOptions& adjoint, const torch::Tensor& zInit,
                                         const torch::Tensor& muInit)
 {
+    FrozenParameters frozen; // the gradient is with respect to the input only
     EquilibriumGradient result;
     auto equilibrium = solveEquilibrium(model, layout, latent.detach(), forward, zInit);
     result.state = equilibrium.solution;

@@ -1,6 +1,8 @@
 // JIIO: the KKT conditions of the input optimisation as one fixed-point map
 // over the stacked state v = [z; x; mu], solved by Anderson or Picard.
 #include "jiio/input_optimization.h"
+#include "models/frozen_parameters.h"
+#include "solve_profile.h"
 
 namespace jiio {
 
@@ -25,11 +27,19 @@ public:
             torch::AutoGradMode enableGrad(true);
             auto zLeaf = z.detach().requires_grad_(true);
             auto xLeaf = x.detach().requires_grad_(true);
-            fz = model_->f(zLeaf, xLeaf, layout_);
-            auto prediction = model_->readout(zLeaf, xLeaf, layout_);
-            auto objective = objective_.perSample(prediction, xLeaf);
+            torch::Tensor prediction, objective;
+            {
+                PhaseTimer timer(SolvePhase::Cell);
+                fz = model_->f(zLeaf, xLeaf, layout_);
+            }
+            {
+                PhaseTimer timer(SolvePhase::Readout);
+                prediction = model_->readout(zLeaf, xLeaf, layout_);
+                objective = objective_.perSample(prediction, xLeaf);
+            }
             // One backward call with grad outputs (mu, 1) gives both
             // (df/dz)^T mu + dl/dz and (df/dx)^T mu + dR/dx.
+            PhaseTimer vjpTimer(SolvePhase::Vjp);
             auto grads = torch::autograd::grad({fz, objective}, {zLeaf, xLeaf},
                                                {mu, torch::ones_like(objective)},
                                                /*retain_graph=*/false, /*create_graph=*/false,
@@ -41,6 +51,7 @@ public:
             lastInput_ = x;
             fz = fz.detach();
         }
+        PhaseTimer timer(SolvePhase::InputStep);
         ++evaluations_;
         const double alphaX = evaluations_ > options_.alphaSwitchFraction * options_.maxIterations
             ? options_.alphaXLate : options_.alphaX;
@@ -118,6 +129,7 @@ torch::Tensor projectInput(const torch::Tensor& x, InputConstraint constraint, d
 InputOptimizationResult runJiio(DeqModel& model, const StateLayout& layout, const Objective& objective,
                                 const JiioOptions& options, SolveObserver& observer, const torch::Tensor& x0)
 {
+    FrozenParameters frozen; // a solve needs no parameter gradients
     const auto batch = objective.batchSize();
     const auto tensorOptions = objective.tensorOptions();
     auto x = objective.project(x0.defined() ? x0.detach() : torch::zeros({batch, layout.latentSize}, tensorOptions));

@@ -2,12 +2,14 @@
 // equilibrium solve and an adjoint solve.
 #include "jiio/implicit_diff.h"
 #include "jiio/input_optimization.h"
+#include "models/frozen_parameters.h"
 
 namespace jiio {
 
 InputOptimizationResult runNaive(DeqModel& model, const StateLayout& layout, const Objective& objective,
                                  const NaiveOptions& options, SolveObserver& observer, const torch::Tensor& x0)
 {
+    FrozenParameters frozen;
     const auto batch = objective.batchSize();
     const auto start = std::chrono::steady_clock::now();
     auto x = objective.project(x0.defined() ? x0.detach() : torch::zeros({batch, layout.latentSize}, objective.tensorOptions())).clone();

@@ -1,5 +1,8 @@
 #include "models/deq_model.h"
 
+#include "models/frozen_parameters.h"
+#include "solve_profile.h"
+
 #include <cmath>
 
 namespace F = torch::nn::functional;
@@ -68,9 +71,44 @@ torch::Tensor ConvImpl::weight()
     return v_ * (g_ / norm).view({-1, 1, 1, 1});
 }
 
+ConvImpl::Constants ConvImpl::constants(c10::MemoryFormat format)
+{
+    std::lock_guard<std::mutex> lock(constantsMutex_);
+    auto& c = constants_;
+    const int64_t gVersion = weightNorm_ ? g_._version() : -1;
+    const void* gData = weightNorm_ ? g_.data_ptr() : nullptr;
+    // Optimiser steps and checkpoint loads change parameters in place (a new
+    // version); moving a model to another device gives them new storage.
+    const bool stale = !c.weight.defined() || c.format != format || c.vVersion != v_._version()
+        || c.gVersion != gVersion || c.vData != v_.data_ptr() || c.gData != gData
+        || c.biasData != bias_.data_ptr();
+    if (stale) {
+        torch::NoGradGuard noGrad;
+        c.weight = weight().contiguous(format);
+        c.bias = bias_.detach();
+        c.format = format;
+        c.vVersion = v_._version();
+        c.gVersion = gVersion;
+        c.vData = v_.data_ptr();
+        c.gData = gData;
+        c.biasData = bias_.data_ptr();
+    }
+    return c;
+}
+
 torch::Tensor ConvImpl::forward(const torch::Tensor& input)
 {
-    return torch::conv2d(input, weight().contiguous(input.suggest_memory_format()), bias_, stride_, padding_);
+    const auto format = input.suggest_memory_format();
+    torch::Tensor output;
+    if (FrozenParameters::active()) {
+        const auto frozen = constants(format);
+        output = torch::conv2d(input, frozen.weight, frozen.bias, stride_, padding_);
+    } else {
+        output = torch::conv2d(input, weight().contiguous(format), bias_, stride_, padding_);
+    }
+    if (SolveProfile::active()) // a multiply and an add per weight and output pixel
+        SolveProfile::addFlops(2.0 * double(output.numel()) * double(v_.size(1) * v_.size(2) * v_.size(3)));
+    return output;
 }
 
 DeqModelImpl::DeqModelImpl(const ModelConfig& config) : config_(config)
@@ -195,7 +233,7 @@ torch::Tensor DeqModelImpl::latentGrid(const torch::Tensor& latent, const StateL
     if (config_.kind == ModelKind::Generative) {
         // The trained linear map defines an NCHW grid.
         const int64_t side = config_.imageSize / config_.latentStride;
-        return codeToGrid_->forward(latent)
+        return F::linear(latent, parameterValue(codeToGrid_->weight), parameterValue(codeToGrid_->bias))
             .view({batch, config_.latentChannels, side, side})
             .contiguous(at::MemoryFormat::ChannelsLast);
     }
@@ -253,7 +291,11 @@ torch::Tensor DeqModelImpl::readout(const torch::Tensor& z, const torch::Tensor&
     torch::Tensor u = parts[0];
     for (int s = 1; s < config_.scales; ++s)
         u = u + resize(readoutLift_[s - 1]->forward(parts[s]), layout.height, layout.width);
-    auto y = torch::elu(readoutNorm_->forward(readoutConv_->forward(u)));
+    const auto normOptions = F::GroupNormFuncOptions(config_.groups)
+                                 .weight(parameterValue(readoutNorm_->weight))
+                                 .bias(parameterValue(readoutNorm_->bias))
+                                 .eps(readoutNorm_->options.eps());
+    auto y = torch::elu(F::group_norm(readoutConv_->forward(u), normOptions));
     auto image = readoutOut_->forward(y);
     // A conditioned model reads out a correction to its base image (residual
     // learning): keeping what the base image has right costs the cell

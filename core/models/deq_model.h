@@ -2,6 +2,7 @@
 #include "models/model_config.h"
 #include "torch_include.h"
 
+#include <mutex>
 #include <vector>
 
 namespace jiio {
@@ -25,18 +26,31 @@ struct StateLayout {
 
 // A 3x3 (or 1x1) convolution with optional weight normalisation
 // (w = g * v / |v| per output channel), which keeps the cell's Lipschitz
-// constant under control during training.
+// constant under control during training. Under FrozenParameters the
+// effective weight is computed once and reused until a parameter changes.
 class ConvImpl : public torch::nn::Module {
 public:
     ConvImpl(int64_t in, int64_t out, int64_t kernel, int64_t stride, bool weightNorm, double gain);
     torch::Tensor forward(const torch::Tensor& input);
 
 private:
+    // The weight and bias as constants, and what they were computed from.
+    struct Constants {
+        torch::Tensor weight, bias;
+        c10::MemoryFormat format = c10::MemoryFormat::Contiguous;
+        int64_t vVersion = -1, gVersion = -1;
+        const void* vData = nullptr;
+        const void* gData = nullptr;
+        const void* biasData = nullptr;
+    };
     torch::Tensor weight();
+    Constants constants(c10::MemoryFormat format);
     int64_t stride_;
     int64_t padding_;
     bool weightNorm_;
     torch::Tensor v_, g_, bias_;
+    std::mutex constantsMutex_; // solves on several threads may share a model
+    Constants constants_;
 };
 TORCH_MODULE(Conv);
 

@@ -3,6 +3,8 @@
 // system per sample in one batched call.
 #include "solvers/solve_tracker.h"
 
+#include "solve_profile.h"
+
 namespace jiio {
 
 namespace {
@@ -62,6 +64,7 @@ torch::Tensor andersonSolve(FixedPointProblem& problem, const torch::Tensor& v0,
         torch::sub_out(g, gv, v);
         if (tracker.record(v, gv, g))
             return v;
+        PhaseTimer timer(SolvePhase::Anderson);
         images.select(1, slot).copy_(gv);
 
         const auto active = residuals.narrow(1, 0, filled);

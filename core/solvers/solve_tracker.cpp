@@ -1,5 +1,7 @@
 #include "solvers/solve_tracker.h"
 
+#include "solve_profile.h"
+
 namespace jiio {
 
 namespace {
@@ -69,6 +71,7 @@ void SolveTracker::updateBest(const torch::Tensor& v, const torch::Tensor& resid
 
 bool SolveTracker::record(const torch::Tensor& v, const torch::Tensor& gv, torch::Tensor change)
 {
+    PhaseTimer timer(SolvePhase::Tracker);
     torch::NoGradGuard noGrad;
     ++iteration_;
     if (!change.defined())
