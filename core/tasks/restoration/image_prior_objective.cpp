@@ -9,9 +9,9 @@ namespace {
 constexpr double kReferenceSigma = 25.0;
 // The prior's weight for denoising at the reference noise level, and its
 // growth with sigma: linear, not the Gaussian MAP's square, since |x - D(x)|^2
-// is a learned residual and not a calibrated energy. Measured on held-out
-// photographs (jiio eval, 128x128 crops): against (sigma/25)^2, PSNR +0.13,
-// +0.13 and +0.11 dB at sigma 15, 25 and 50.
+// is a learned residual and not a calibrated energy. Chosen on the
+// validation split of the training photographs (jiio eval, 128x128 crops):
+// against (sigma/25)^2, PSNR +0.13, +0.13 and +0.11 dB at sigma 15, 25, 50.
 constexpr double kDenoiseWeightAtReference = 3.0;
 constexpr double kScale = 25.0;
 
