@@ -34,6 +34,19 @@ DeqModel tinyModel(int channels, bool doublePrecision, uint64_t seed, bool obser
     return model;
 }
 
+DeqModel tinyClassifier(bool doublePrecision, uint64_t seed)
+{
+    torch::manual_seed(seed);
+    ModelConfig config = ModelConfig::newClassifierModel(1, 12, 3);
+    config.width = 8;
+    config.groups = 2;
+    DeqModel model(config);
+    if (doublePrecision)
+        model->to(torch::kFloat64);
+    model->eval();
+    return model;
+}
+
 void scaleCellGains(DeqModel& model, double factor)
 {
     torch::NoGradGuard noGrad;

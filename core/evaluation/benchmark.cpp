@@ -1,5 +1,7 @@
 #include "evaluation/benchmark.h"
 
+#include "evaluation/equilibrium_trace.h"
+
 #include "error.h"
 #include "io/tensor_image.h"
 #include "jiio/implicit_diff.h"
@@ -55,84 +57,7 @@ std::vector<Problem> makeProblems(const torch::Tensor& clean, const BenchmarkOpt
     return {{"inpaint", Task::Inpaint, clean * known, known}, {"denoise", Task::Denoise, noisy, {}}};
 }
 
-// A trace that also keeps the input each row's objective was taken at.
-class InputTrace final : public TraceRecorder {
-public:
-    bool wantsInput() const override { return true; }
-    void onInput(const at::Tensor& input) override { pending_ = input.detach().clone(); }
-    void onIteration(const IterationStats& stats) override
-    {
-        TraceRecorder::onIteration(stats);
-        inputs_.push_back(pending_);
-    }
-    const std::vector<torch::Tensor>& inputs() const { return inputs_; }
-
-private:
-    torch::Tensor pending_;
-    std::vector<torch::Tensor> inputs_;
-};
-
-// The objective of an input at its true equilibrium z*(x): a forward solve
-// well past the methods' own tolerances, always from zero, so that the same
-// input gets the same value whenever it is asked for.
-class EquilibriumObjective {
-public:
-    EquilibriumObjective(DeqModel& model, const StateLayout& layout, const Objective& objective)
-        : model_(model), layout_(layout), objective_(objective)
-    {
-        options_.method = FixedPointMethod::Anderson;
-        options_.maxIterations = 100;
-        options_.tolerance = 1e-5; // ten times tighter than the naive inner solves
-    }
-    double at(const torch::Tensor& input)
-    {
-        const auto x = objective_.project(input);
-        auto solved = solveEquilibrium(model_, layout_, x, options_);
-        return objective_.perSample(model_->readout(solved.solution, x, layout_), x).mean().item<double>();
-    }
-
-private:
-    DeqModel& model_;
-    const StateLayout& layout_;
-    const Objective& objective_;
-    FixedPointOptions options_;
-};
-
-// Reaching the target allows for float rounding between otherwise identical
-// runs (the run that set the target reaches it).
-bool reaches(double objective, double target)
-{
-    return objective <= target + 1e-6 * std::abs(target);
-}
-
-// One timed run, its rows' true objectives filled in on demand (NaN: not yet).
-struct Run {
-    InputTrace trace;
-    InputOptimizationResult result;
-    std::vector<double> trueObjective;
-
-    double objectiveAt(size_t row, EquilibriumObjective& evaluate)
-    {
-        trueObjective.resize(trace.rows().size(), std::nan(""));
-        if (std::isnan(trueObjective[row]))
-            trueObjective[row] = evaluate.at(trace.inputs()[row]);
-        return trueObjective[row];
-    }
-    double finalObjective(EquilibriumObjective& evaluate)
-    {
-        return trace.rows().empty() ? std::nan("") : objectiveAt(trace.rows().size() - 1, evaluate);
-    }
-    // The first row whose input reaches the target, or -1.
-    int firstReaching(double target, EquilibriumObjective& evaluate)
-    {
-        for (size_t row = 0; row < trace.rows().size(); ++row)
-            if (reaches(objectiveAt(row, evaluate), target))
-                return int(row);
-        return -1;
-    }
-};
-
-MethodResult summarise(InputMethod method, std::vector<Run>& runs, double target, EquilibriumObjective& evaluate)
+MethodResult summarise(InputMethod method, std::vector<TracedRun>& runs, double target, EquilibriumObjective& evaluate)
 {
     MethodResult summary;
     summary.method = method;
@@ -175,7 +100,7 @@ void setLearningRate(SolveSettings& settings, InputMethod method, double rate)
 
 // A naive method's step size, from its grid: the one with the fewest
 // f-evaluations to the target; when none reaches it, the lowest final objective.
-double tunedRate(std::map<double, Run>& grid, double target, EquilibriumObjective& evaluate)
+double tunedRate(std::map<double, TracedRun>& grid, double target, EquilibriumObjective& evaluate)
 {
     double best = grid.begin()->first;
     int64_t fewest = std::numeric_limits<int64_t>::max();
@@ -297,13 +222,13 @@ BenchmarkReport runBenchmark(DeqModel& model, const std::string& modelName, cons
             chosen.method = method;
             if (isNaive(method))
                 setLearningRate(chosen, method, rate);
-            Run run;
+            TracedRun run;
             run.result = optimizeInput(model, layout, *objective, chosen, run.trace, start);
             return run;
         };
 
         // The grids, once each: Adam's best final objective is the target.
-        std::map<InputMethod, std::map<double, Run>> grids;
+        std::map<InputMethod, std::map<double, TracedRun>> grids;
         for (auto method : {InputMethod::NaiveAdam, InputMethod::NaiveGradientDescent}) {
             const auto& factors = method == InputMethod::NaiveAdam ? options.adamRateFactors : options.gdRateFactors;
             const double base =
@@ -318,7 +243,7 @@ BenchmarkReport runBenchmark(DeqModel& model, const std::string& modelName, cons
         for (auto& [method, grid] : grids)
             rates[method] = tunedRate(grid, target, evaluate);
 
-        std::map<InputMethod, std::vector<Run>> runs;
+        std::map<InputMethod, std::vector<TracedRun>> runs;
         // Repeats interleave the methods so slow drifts of the machine hit all alike.
         // A naive method's first run is its grid run at the chosen rate (the
         // same deterministic solve): it is not run again.

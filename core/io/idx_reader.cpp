@@ -12,6 +12,10 @@ namespace jiio {
 namespace {
 
 constexpr uint32_t kUnsignedByte3d = 0x00000803;
+constexpr uint32_t kUnsignedByte1d = 0x00000801;
+// Far beyond any labelled image set: a damaged header must not make us
+// allocate gigabytes before finding out that the data is missing.
+constexpr uint32_t kMaxLabels = 100000000;
 
 // gzread reads plain files as well as gzip streams.
 class GzFile {
@@ -45,15 +49,20 @@ uint32_t bigEndian(const unsigned char* bytes)
     return uint32_t(bytes[0]) << 24 | uint32_t(bytes[1]) << 16 | uint32_t(bytes[2]) << 8 | uint32_t(bytes[3]);
 }
 
+void requireOpen(const GzFile& file, const std::string& path)
+{
+    if (!std::filesystem::is_regular_file(path))
+        throw Error("cannot read '" + path + "': no such file");
+    if (!file.isOpen())
+        throw Error("cannot read '" + path + "'");
+}
+
 } // namespace
 
 IdxImages readIdxImages(const std::string& path)
 {
-    if (!std::filesystem::is_regular_file(path))
-        throw Error("cannot read '" + path + "': no such file");
     GzFile file(path);
-    if (!file.isOpen())
-        throw Error("cannot read '" + path + "'");
+    requireOpen(file, path);
     unsigned char header[16];
     if (file.read(header, sizeof header) != sizeof header)
         throw Error("'" + path + "' is truncated (no complete IDX header)");
@@ -70,6 +79,24 @@ IdxImages readIdxImages(const std::string& path)
     if (file.read(images.pixels.data(), bytes) != bytes)
         throw Error("'" + path + "' is truncated (fewer pixels than its header promises)");
     return images;
+}
+
+std::vector<uint8_t> readIdxLabels(const std::string& path)
+{
+    GzFile file(path);
+    requireOpen(file, path);
+    unsigned char header[8];
+    if (file.read(header, sizeof header) != sizeof header)
+        throw Error("'" + path + "' is truncated (no complete IDX header)");
+    if (bigEndian(header) != kUnsignedByte1d)
+        throw Error("'" + path + "' is not an IDX label file (bad magic number)");
+    const uint32_t count = bigEndian(header + 4);
+    if (count == 0 || count > kMaxLabels)
+        throw Error("'" + path + "' has an implausible IDX label count");
+    std::vector<uint8_t> labels(count);
+    if (file.read(labels.data(), count) != count)
+        throw Error("'" + path + "' is truncated (fewer labels than its header promises)");
+    return labels;
 }
 
 } // namespace jiio

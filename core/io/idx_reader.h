@@ -18,4 +18,8 @@ struct IdxImages {
 // unsigned-byte 3-D IDX file) or a truncated file.
 IdxImages readIdxImages(const std::string& path);
 
+// Labels of an IDX file: a 1-D unsigned-byte vector, one class per image.
+// Throws jiio::Error as readIdxImages does.
+std::vector<uint8_t> readIdxLabels(const std::string& path);
+
 } // namespace jiio

@@ -37,6 +37,8 @@ struct NaiveOptions {
     int steps = 40;
     double adamLearningRate = 0.05;
     double gdLearningRate = 0.01; // gradient descent needs its own step size
+    // With a constraint, gradient descent steps along inputStepDirection():
+    // projected gradient descent (PGD), the attack baseline.
     FixedPointOptions forward;  // each step's equilibrium solve
     FixedPointOptions adjoint;  // each step's adjoint solve
     bool warmStart = true;      // start each solve from the previous step's solution
@@ -89,5 +91,11 @@ InputOptimizationResult runNaive(DeqModel& model, const StateLayout& layout, con
 
 // Projects x onto the constraint ball (no-op without a constraint).
 torch::Tensor projectInput(const torch::Tensor& x, InputConstraint constraint, double radius);
+
+// The step direction of an input update with this constraint: the gradient
+// itself without one; steepest descent in the ball's norm with one, g / |g|
+// for l2 and sign(g) for l-inf (projected gradient descent on a ball then
+// moves by the step size per step, whatever the gradient's scale).
+torch::Tensor inputStepDirection(const torch::Tensor& gradient, InputConstraint constraint);
 
 } // namespace jiio

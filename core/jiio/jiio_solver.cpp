@@ -55,11 +55,7 @@ public:
         ++evaluations_;
         const double alphaX = evaluations_ > options_.alphaSwitchFraction * options_.maxIterations
             ? options_.alphaXLate : options_.alphaX;
-        torch::Tensor step = gradX;
-        if (options_.constraint == InputConstraint::L2Ball)
-            step = gradX / (gradX.norm(2, 1, true) + 1e-12);
-        else if (options_.constraint == InputConstraint::LInfBall)
-            step = gradX.sign();
+        const torch::Tensor step = inputStepDirection(gradX, options_.constraint);
 
         // Written block by block into one state: no concatenation pass.
         auto next = torch::empty_like(v);
@@ -124,6 +120,19 @@ torch::Tensor projectInput(const torch::Tensor& x, InputConstraint constraint, d
         return x.clamp(-radius, radius);
     }
     return x;
+}
+
+torch::Tensor inputStepDirection(const torch::Tensor& gradient, InputConstraint constraint)
+{
+    switch (constraint) {
+    case InputConstraint::None:
+        return gradient;
+    case InputConstraint::L2Ball:
+        return gradient / (gradient.norm(2, 1, true) + 1e-12);
+    case InputConstraint::LInfBall:
+        return gradient.sign();
+    }
+    return gradient;
 }
 
 InputOptimizationResult runJiio(DeqModel& model, const StateLayout& layout, const Objective& objective,

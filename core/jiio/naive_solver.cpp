@@ -41,7 +41,9 @@ InputOptimizationResult runNaive(DeqModel& model, const StateLayout& layout, con
         const auto before = x.detach().clone();
         {
             torch::NoGradGuard noGrad;
-            x.mutable_grad() = eg.gradient.clone();
+            x.mutable_grad() = options.optimizer == NaiveOptimizer::GradientDescent
+                ? inputStepDirection(eg.gradient, options.constraint)
+                : eg.gradient.clone();
             optimizer->step();
             x.copy_(objective.project(projectInput(x, options.constraint, options.radius)));
         }

@@ -21,6 +21,10 @@ constexpr double kCellGain = 1.0;
 
 const char* const kNeedsConditioning = "this model is conditioned on an image: pass it to layout()";
 
+// A classifier pools each scale of z* to this side before its linear head:
+// coarse positions survive, which global pooling would throw away.
+constexpr int64_t kClassifierPoolSide = 7;
+
 torch::Tensor resize(const torch::Tensor& image, int64_t height, int64_t width)
 {
     if (image.size(2) == height && image.size(3) == width)
@@ -152,6 +156,13 @@ DeqModelImpl::DeqModelImpl(const ModelConfig& config) : config_(config)
             fuse_[s][t] = register_module("fuse" + std::to_string(t) + "to" + std::to_string(s), path);
         }
     }
+    if (config_.kind == ModelKind::Classifier) {
+        int64_t features = 0;
+        for (int s = 0; s < scales; ++s)
+            features += channelsAt(s) * kClassifierPoolSide * kClassifierPoolSide;
+        classifierHead_ = register_module("classifier_head", torch::nn::Linear(features, config_.classes));
+        return;
+    }
     for (int s = 1; s < scales; ++s)
         readoutLift_.push_back(register_module("readout_lift" + std::to_string(s),
                                                Conv(channelsAt(s), channelsAt(0), 1, 1, wn, 1.0)));
@@ -170,6 +181,8 @@ void DeqModelImpl::setJiioIterations(int iterations)
 
 int64_t DeqModelImpl::conditioningChannels() const
 {
+    if (config_.kind == ModelKind::Classifier)
+        return config_.imageChannels;
     return config_.imageConditioning ? config_.imageChannels + 2 : 0;
 }
 
@@ -192,7 +205,8 @@ StateLayout DeqModelImpl::layout(int64_t height, int64_t width, const torch::Ten
     result.latentSize = 1;
     for (auto d : result.latentShape)
         result.latentSize *= d;
-    if (!config_.imageConditioning || !conditioning.defined())
+    const bool classifier = config_.kind == ModelKind::Classifier;
+    if (!(config_.imageConditioning || classifier) || !conditioning.defined())
         return result;
     TORCH_CHECK(conditioning.dim() == 4 && conditioning.size(1) == conditioningChannels()
                     && conditioning.size(2) == height && conditioning.size(3) == width,
@@ -200,6 +214,10 @@ StateLayout DeqModelImpl::layout(int64_t height, int64_t width, const torch::Ten
                 conditioning.sizes());
     // Pooled once per layout, not at every evaluation of f.
     const auto features = conditioning.contiguous(at::MemoryFormat::ChannelsLast);
+    if (classifier) { // the clean image; x perturbs it at full resolution
+        result.conditioning.push_back(features);
+        return result;
+    }
     for (int s = 0; s < config_.scales; ++s)
         result.conditioning.push_back(s == 0 ? features : F::avg_pool2d(features, F::AvgPool2dFuncOptions(1 << s)));
     return result;
@@ -237,7 +255,12 @@ torch::Tensor DeqModelImpl::latentGrid(const torch::Tensor& latent, const StateL
             .view({batch, config_.latentChannels, side, side})
             .contiguous(at::MemoryFormat::ChannelsLast);
     }
-    return channelsLastView(latent, layout.latentShape[0], layout.latentShape[1], layout.latentShape[2]);
+    auto grid = channelsLastView(latent, layout.latentShape[0], layout.latentShape[1], layout.latentShape[2]);
+    if (config_.kind == ModelKind::Classifier) {
+        TORCH_CHECK(!layout.conditioning.empty(), "a classifier needs its clean images: pass them to layout()");
+        return layout.conditioning.front() + grid;
+    }
+    return grid;
 }
 
 std::vector<torch::Tensor> DeqModelImpl::inject(const torch::Tensor& latent, const StateLayout& layout)
@@ -288,6 +311,8 @@ torch::Tensor DeqModelImpl::f(const torch::Tensor& z, const torch::Tensor& laten
 torch::Tensor DeqModelImpl::readout(const torch::Tensor& z, const torch::Tensor& latent, const StateLayout& layout)
 {
     const auto parts = unpack(z, layout);
+    if (config_.kind == ModelKind::Classifier)
+        return classLogits(parts);
     torch::Tensor u = parts[0];
     for (int s = 1; s < config_.scales; ++s)
         u = u + resize(readoutLift_[s - 1]->forward(parts[s]), layout.height, layout.width);
@@ -307,6 +332,17 @@ torch::Tensor DeqModelImpl::readout(const torch::Tensor& z, const torch::Tensor&
     if (config_.imageInput)
         image = image + latentGrid(latent, layout);
     return image.contiguous();
+}
+
+torch::Tensor DeqModelImpl::classLogits(const std::vector<torch::Tensor>& parts)
+{
+    std::vector<torch::Tensor> pooled;
+    for (const auto& part : parts)
+        pooled.push_back(F::adaptive_avg_pool2d(part, F::AdaptiveAvgPool2dFuncOptions(kClassifierPoolSide))
+                             .contiguous()
+                             .flatten(1));
+    return F::linear(torch::cat(pooled, 1), parameterValue(classifierHead_->weight),
+                     parameterValue(classifierHead_->bias));
 }
 
 int64_t DeqModelImpl::parameterCount() const

@@ -20,7 +20,9 @@ struct StateLayout {
     int64_t zSize = 0;
     int64_t latentSize = 0;
     // The conditioning image of a conditioned model, pooled to each scale
-    // (channels-last [B, conditioningChannels, H_s, W_s]); empty for others.
+    // (channels-last [B, conditioningChannels, H_s, W_s]); for a classifier,
+    // the clean image its perturbation x is added to (one entry, full
+    // resolution); empty for others.
     std::vector<torch::Tensor> conditioning;
 };
 
@@ -70,6 +72,8 @@ public:
     // whatever the caller wants the cell to see beside x, the first
     // imageChannels channels being the base image that the readout corrects.
     // The model does not interpret it further; a task prepares it.
+    // A classifier needs the clean images, [B, imageChannels, S, S] in [0, 1]:
+    // the cell sees image + x.
     StateLayout layout(int64_t height, int64_t width, const torch::Tensor& conditioning = {}) const;
     // Channels of the conditioning image; 0 for a model that takes none.
     int64_t conditioningChannels() const;
@@ -83,8 +87,8 @@ public:
     torch::Tensor f(const torch::Tensor& z, const torch::Tensor& latent, const StateLayout& layout);
     // Readout h(z, x): [B, zSize] -> images [B, C, H, W] in the normalised
     // range [-1, 1]; for a conditioned model, the base image plus a correction;
-    // for a model whose input is the image, x plus a correction. Other models
-    // read z alone.
+    // for a model whose input is the image, x plus a correction; for a
+    // classifier, class logits [B, classes]. Other models read z alone.
     torch::Tensor readout(const torch::Tensor& z, const torch::Tensor& latent, const StateLayout& layout);
 
     int64_t parameterCount() const;
@@ -92,6 +96,7 @@ public:
 private:
     std::vector<torch::Tensor> unpack(const torch::Tensor& z, const StateLayout& layout) const;
     torch::Tensor baseImage(const StateLayout& layout) const;
+    torch::Tensor classLogits(const std::vector<torch::Tensor>& parts);
     torch::Tensor latentGrid(const torch::Tensor& latent, const StateLayout& layout);
     int64_t channelsAt(int scale) const { return int64_t(config_.width) << scale; }
 
@@ -105,6 +110,7 @@ private:
     std::vector<Conv> readoutLift_; // 1x1 from coarse scales into scale 0
     Conv readoutConv_{nullptr}, readoutOut_{nullptr};
     torch::nn::GroupNorm readoutNorm_{nullptr};
+    torch::nn::Linear classifierHead_{nullptr}; // pooled scales -> logits (classifiers)
 };
 TORCH_MODULE(DeqModel);
 

@@ -34,7 +34,15 @@ double toDouble(const std::string& key, const std::string& value)
 
 std::string toString(ModelKind kind)
 {
-    return kind == ModelKind::Restoration ? "restoration" : "generative";
+    switch (kind) {
+    case ModelKind::Restoration:
+        return "restoration";
+    case ModelKind::Generative:
+        return "generative";
+    case ModelKind::Classifier:
+        return "classifier";
+    }
+    return "unknown";
 }
 
 ModelKind modelKindFromString(const std::string& text)
@@ -43,6 +51,8 @@ ModelKind modelKindFromString(const std::string& text)
         return ModelKind::Restoration;
     if (text == "generative")
         return ModelKind::Generative;
+    if (text == "classifier")
+        return ModelKind::Classifier;
     throw Error("model configuration: unknown model kind '" + text + "'");
 }
 
@@ -60,6 +70,22 @@ ModelConfig ModelConfig::newImagePriorModel(int channels)
     return config;
 }
 
+ModelConfig ModelConfig::newClassifierModel(int channels, int imageSize, int classes)
+{
+    ModelConfig config;
+    config.kind = ModelKind::Classifier;
+    config.imageChannels = channels;
+    config.latentChannels = channels;
+    config.latentStride = 1;
+    config.imageSize = imageSize;
+    config.classes = classes;
+    config.width = 16;
+    config.scales = 2;
+    config.priorWeight = 0; // an attack's budget is its ball, not a penalty
+    config.jiioIterations = 20;
+    return config;
+}
+
 int ModelConfig::alignment() const
 {
     const int pyramid = 1 << (scales - 1);
@@ -68,6 +94,8 @@ int ModelConfig::alignment() const
 
 ModelConfig ModelConfig::newModel(ModelKind kind)
 {
+    if (kind == ModelKind::Classifier) // Fashion-MNIST's
+        return newClassifierModel(1, 28, 10);
     ModelConfig config;
     config.kind = kind;
     config.imageConditioning = kind == ModelKind::Restoration;
@@ -116,6 +144,9 @@ void ModelConfig::validate() const
             "a model whose input is the image sees the observation through the objective, not as conditioning");
     require(!imageInput || (latentChannels == imageChannels && latentStride == 1),
             "a model whose input is the image needs latent channels = image channels and latent stride 1");
+    require(kind != ModelKind::Classifier || (latentChannels == imageChannels && latentStride == 1),
+            "a classifier's input is a perturbation of the image: latent channels = image channels, stride 1");
+    require(classes >= 2 && classes <= 1000, "classes must be in [2, 1000]");
 }
 
 std::string ModelConfig::toText() const
@@ -138,6 +169,8 @@ std::string ModelConfig::toText() const
         << "prior_weight = " << priorWeight << "\n"
         << "observation_injection = " << (imageConditioning ? 1 : 0) << "\n"
         << "image_input = " << (imageInput ? 1 : 0) << "\n";
+    if (kind == ModelKind::Classifier)
+        out << "classes = " << classes << "\n";
     for (const auto& [key, value] : provenance)
         out << kProvenancePrefix << key << " = " << value << "\n";
     return out.str();
@@ -191,6 +224,8 @@ ModelConfig ModelConfig::fromText(const std::string& text)
             config.imageConditioning = toInt(key, value) != 0;
         } else if (key == "image_input") {
             config.imageInput = toInt(key, value) != 0;
+        } else if (key == "classes") {
+            config.classes = toInt(key, value);
         } else if (key.rfind(kProvenancePrefix, 0) == 0) {
             config.provenance[key.substr(std::string(kProvenancePrefix).size())] = value;
         } else {

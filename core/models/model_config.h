@@ -6,8 +6,10 @@ namespace jiio {
 
 // What a model was built for. A restoration model maps a low-resolution latent
 // grid to an image of any size; a generative model decodes one latent code per
-// fixed-size image (the Fashion-MNIST setting).
-enum class ModelKind { Restoration, Generative };
+// fixed-size image (the Fashion-MNIST setting); a classifier reads class
+// logits out of the equilibrium of a fixed-size image, whose perturbation is
+// the optimised input (adversarial attacks).
+enum class ModelKind { Restoration, Generative, Classifier };
 
 std::string toString(ModelKind kind);
 ModelKind modelKindFromString(const std::string& text);
@@ -41,6 +43,7 @@ struct ModelConfig {
     // reaches the solution only through the objective (data fidelity on x
     // plus the learned prior |x - h|^2), which JIIO minimises.
     bool imageInput = false;
+    int classes = 10; // Classifier only
     std::map<std::string, std::string> provenance;
 
     // What a new model starts from: the defaults above, plus image
@@ -50,6 +53,10 @@ struct ModelConfig {
     // A new restoration model whose input is the image (imageInput), for
     // `channels`-channel images: three scales, prior weight 1, 20 iterations.
     static ModelConfig newImagePriorModel(int channels);
+    // A new classifier of imageSize x imageSize images with `channels`
+    // channels: the optimised input is a perturbation of the image (latent
+    // channels = channels, stride 1), pixel values in [0, 1].
+    static ModelConfig newClassifierModel(int channels, int imageSize, int classes);
     // The default group count when it divides `width`, else one group.
     static int groupsFor(int width);
     // Spatial sizes must be multiples of this.

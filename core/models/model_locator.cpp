@@ -50,6 +50,11 @@ std::string locateDefaultRestorationModel(int channels)
     return locateFirst(names);
 }
 
+std::string locateShippedModel(const std::string& name)
+{
+    return locateFirst({name});
+}
+
 std::string locateDefaultGenerativeModel()
 {
     return locateFirst({kGenerativeModelName});

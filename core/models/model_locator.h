@@ -21,6 +21,15 @@ std::string locateDefaultRestorationModel(int channels);
 inline constexpr const char* kGenerativeModelName = "fashion-generative.pt";
 std::string locateDefaultGenerativeModel();
 
+// The shipped Fashion-MNIST classifiers: standard training, and adversarial
+// training with each attack.
+inline constexpr const char* kClassifierModelName = "fashion-classifier.pt";
+inline constexpr const char* kRobustJiioModelName = "fashion-robust-jiio.pt";
+inline constexpr const char* kRobustPgdModelName = "fashion-robust-pgd.pt";
+// The path of a shipped model by file name; throws jiio::Error naming the
+// folders searched when it is missing.
+std::string locateShippedModel(const std::string& name);
+
 // Every shipped model file found in the search folders (first hit per name).
 std::vector<std::string> shippedModels();
 

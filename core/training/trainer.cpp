@@ -7,16 +7,16 @@
 #include "numbers.h"
 #include "tasks/restoration/corruption.h"
 #include "tasks/restoration/restoration_layout.h"
+#include "training/training_state.h"
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <sstream>
 
 namespace jiio {
 
 namespace {
-
-constexpr double kPi = 3.14159265358979323846;
 
 // The same corruption as a user's: masks of varied kinds, Gaussian noise.
 torch::Tensor randomKnownMask(int64_t batch, int64_t side, std::mt19937_64& random)
@@ -187,10 +187,7 @@ double Trainer::trainStep()
         penalty.backward();
     }
     const double norm = torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.gradientClip);
-    const double progress = double(step_) / double(options_.steps);
-    const double rate = options_.learningRate * 0.5 * (1.0 + std::cos(kPi * std::min(progress, 1.0)));
-    for (auto& group : optimizer_->param_groups())
-        static_cast<torch::optim::AdamOptions&>(group.options()).lr(rate);
+    setLearningRate(*optimizer_, cosineLearningRate(options_.learningRate, step_, options_.steps));
     // A non-finite loss or gradient (a diverged inner solve) would poison the
     // parameters and Adam's moments: skip the update, keep the step count.
     if (std::isfinite(loss) && std::isfinite(norm))
@@ -256,18 +253,8 @@ void Trainer::keepIfBest(double validationPsnr)
 void Trainer::saveCheckpoint()
 {
     stampProvenance();
-    std::ostringstream randomState;
-    randomState << random_;
     saveModel(checkpointPath_, model_, [&](torch::serialize::OutputArchive& archive) {
-        torch::serialize::OutputArchive optimizerArchive;
-        optimizer_->save(optimizerArchive);
-        archive.write("optimizer", optimizerArchive);
-        archive.write("training_step", c10::IValue(int64_t(step_)));
-        archive.write("training_options", c10::IValue(options_.toText()));
-        archive.write("training_random", c10::IValue(randomState.str()));
-        archive.write("torch_random", at::detail::getDefaultCPUGenerator().get_state(), /*is_buffer=*/true);
-        archive.write("training_best_psnr", c10::IValue(bestValidation_));
-        archive.write("training_best_step", c10::IValue(int64_t(bestStep_)));
+        writeTrainingState(archive, {step_, options_.toText(), bestValidation_, bestStep_}, *optimizer_, random_);
     });
 }
 
@@ -331,28 +318,17 @@ TrainingOptions TrainingOptions::fromText(const std::string& text)
 
 Trainer Trainer::resume(const std::string& checkpointPath, std::unique_ptr<TrainingSource> data)
 {
-    torch::serialize::InputArchive optimizerArchive;
-    c10::IValue step, optionsText, randomText, bestPsnr, bestStep;
-    torch::Tensor torchRandom;
+    std::optional<ReadTrainingState> saved;
     auto loaded = loadModel(checkpointPath, [&](torch::serialize::InputArchive& archive) {
-        if (!archive.try_read("training_step", step) || !archive.try_read("training_options", optionsText)
-            || !archive.try_read("training_random", randomText) || !archive.try_read("optimizer", optimizerArchive))
-            throw Error("cannot resume from '" + checkpointPath + "': it holds no training state");
-        archive.read("torch_random", torchRandom, /*is_buffer=*/true);
-        archive.try_read("training_best_psnr", bestPsnr);
-        archive.try_read("training_best_step", bestStep);
+        saved = readTrainingState(archive, checkpointPath);
     });
-    Trainer trainer(loaded.model, TrainingOptions::fromText(optionsText.toStringRef()), std::move(data), checkpointPath);
-    trainer.optimizer_->load(optimizerArchive);
-    trainer.step_ = int(step.toInt());
-    if (bestPsnr.isDouble() && bestStep.isInt()) {
-        trainer.bestValidation_ = bestPsnr.toDouble();
-        trainer.bestStep_ = int(bestStep.toInt());
-    }
-    std::istringstream randomState(randomText.toStringRef());
-    randomState >> trainer.random_;
-    auto generator = at::detail::getDefaultCPUGenerator();
-    generator.set_state(torchRandom);
+    Trainer trainer(loaded.model, TrainingOptions::fromText(saved->state.optionsText), std::move(data), checkpointPath);
+    saved->restoreTorchRandom(); // after the constructor, which seeds the generator
+    trainer.optimizer_->load(saved->optimizer);
+    trainer.step_ = saved->state.step;
+    trainer.bestValidation_ = saved->state.bestScore;
+    trainer.bestStep_ = saved->state.bestStep;
+    trainer.random_ = saved->random;
     return trainer;
 }
 

@@ -54,6 +54,7 @@ struct TrainingProgress {
     double stepsPerSecond = 0;
     double etaSeconds = 0;
     double validationPsnr = std::nan(""); // dB, when validated this step
+    double validationAccuracy = std::nan(""); // percent, classifiers, when validated this step
     double adjointResidual = std::nan(""); // relative, of this step's implicit-gradient adjoint solve
 };
 

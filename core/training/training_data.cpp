@@ -1,6 +1,7 @@
 #include "training/training_data.h"
 
 #include "error.h"
+#include "io/fashion_mnist.h"
 #include "io/idx_reader.h"
 #include "io/image_io.h"
 #include "io/tensor_image.h"
@@ -86,11 +87,6 @@ std::string defaultImageFolder()
     return "/usr/share/doc/opencv-doc/examples/data";
 }
 
-std::string defaultFashionMnistFolder()
-{
-    return "/usr/share/datasets/fashion-mnist";
-}
-
 ImageSplit splitImageFolder(const std::string& folder, int minSide,
                             const std::function<void(const std::string&)>& warn)
 {
@@ -173,23 +169,9 @@ torch::Tensor ImageFolderSource::sample(int batch, std::mt19937_64& random)
     return torch::cat(patches);
 }
 
-namespace {
-
-std::string findIdxFile(const std::string& folder, const std::string& stem)
-{
-    for (const auto& name : {stem, stem + ".gz"}) {
-        const auto path = std::filesystem::path(folder) / name;
-        if (std::filesystem::is_regular_file(path))
-            return path.string();
-    }
-    throw Error("Fashion-MNIST file '" + stem + "' not found in " + folder + " (install dataset-fashion-mnist)");
-}
-
-} // namespace
-
 std::vector<cv::Mat> fashionMnistTestImages(const std::string& folder, int count)
 {
-    const auto test = readIdxImages(findIdxFile(folder, "t10k-images-idx3-ubyte"));
+    const auto test = readIdxImages(fashionMnistFile(folder, "t10k-images-idx3-ubyte"));
     std::vector<cv::Mat> images;
     for (int i = 0; i < std::min(count, test.count); ++i) {
         const cv::Mat bytes(test.rows, test.cols, CV_8U,
@@ -203,8 +185,8 @@ std::vector<cv::Mat> fashionMnistTestImages(const std::string& folder, int count
 
 FashionMnistSource::FashionMnistSource(const std::string& folder, int imageSize, int validationImages)
 {
-    const auto train = readIdxImages(findIdxFile(folder, "train-images-idx3-ubyte"));
-    const auto test = readIdxImages(findIdxFile(folder, "t10k-images-idx3-ubyte"));
+    const auto train = readIdxImages(fashionMnistFile(folder, "train-images-idx3-ubyte"));
+    const auto test = readIdxImages(fashionMnistFile(folder, "t10k-images-idx3-ubyte"));
     training_ = fromIdx(train, 0, train.count, imageSize).clone();
     validation_ = fromIdx(test, 0, std::min(validationImages, test.count), imageSize).clone();
     description_ = "Fashion-MNIST (" + std::to_string(train.count) + " training images)";

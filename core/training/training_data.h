@@ -1,4 +1,5 @@
 #pragma once
+#include "io/fashion_mnist.h"
 #include "models/model_config.h"
 #include "torch_include.h"
 
@@ -80,7 +81,6 @@ ImageSplit splitImageFolders(const std::vector<std::string>& folders, int minSid
 
 // Default data locations (Debian packages).
 std::string defaultImageFolder();
-std::string defaultFashionMnistFolder();
 
 // The first `count` images of Fashion-MNIST's test set, 28x28 float [0, 1].
 std::vector<cv::Mat> fashionMnistTestImages(const std::string& folder, int count);

@@ -83,6 +83,8 @@ int severity(StopReason reason)
 
 void validateRestore(const ModelConfig& config, const ImageData& observed, const RestoreRequest& request)
 {
+    if (config.kind == ModelKind::Classifier)
+        throw Error("this model is a classifier: it attacks and classifies images (jiio attack), it does not restore them");
     const bool generative = config.kind == ModelKind::Generative;
     if (generative && (observed.width() > config.imageSize || observed.height() > config.imageSize))
         throw Error("the model generates " + std::to_string(config.imageSize) + "x" + std::to_string(config.imageSize)

@@ -1,0 +1,56 @@
+#pragma once
+#include "jiio/input_optimization.h"
+#include "tasks/adversarial/attack_objective.h"
+
+#include <string>
+
+namespace jiio {
+
+enum class AttackNorm { LInf, L2 };
+std::string toString(AttackNorm norm);
+AttackNorm attackNormFromString(const std::string& text); // "linf" or "l2"
+
+// JIIO solves the attack jointly with the equilibrium; PGD takes projected
+// steepest-ascent steps, each through a forward and an adjoint solve.
+enum class AttackSolver { JiioAnderson, JiioPicard, Pgd };
+std::string toString(AttackSolver solver);
+AttackSolver attackSolverFromString(const std::string& text); // "jiio-anderson", "jiio-picard" or "pgd"
+
+struct AttackOptions {
+    AttackNorm norm = AttackNorm::LInf;
+    double eps = 0.1; // radius of the ball, in pixel units of [0, 1]
+    AttackSolver solver = AttackSolver::JiioAnderson;
+    int iterations = 20;  // JIIO iterations or PGD steps
+    double stepSize = 0;  // per step, in the ball's norm; 0: 2.5 eps / iterations (Madry et al.)
+    bool randomStart = false; // start uniformly inside the ball instead of at the clean image
+    uint64_t seed = 0;        // of the random start
+    FixedPointOptions inner;  // PGD's forward and adjoint solves, and the final forward solve
+    double effectiveStepSize() const;
+    void validate() const; // throws jiio::Error on a bad radius, budget or step
+};
+
+// The classifier at the equilibrium of images + perturbation.
+struct Classification {
+    torch::Tensor logits;        // [B, classes]
+    torch::Tensor state;         // z* [B, zSize]
+    torch::Tensor crossEntropy;  // per sample [B], against the labels when given
+    double residual = 0;         // of the forward solve, batch mean
+    int iterations = 0;
+};
+Classification classifyAt(DeqModel& model, const StateLayout& layout, const torch::Tensor& perturbation,
+                          const FixedPointOptions& forward, const torch::Tensor& labels = {},
+                          const torch::Tensor& zInit = {});
+
+struct AttackResult {
+    torch::Tensor perturbation; // flat [B, n]: inside the ball, image + perturbation in [0, 1]
+    torch::Tensor adversarial;  // the attacked images [B, C, S, S]
+    Classification attacked;    // at the attacked images, from a fresh forward solve
+    InputOptimizationResult solve; // the attack's own run: iterations, evaluations, time
+};
+
+// Attacks a classifier on images [B, C, S, S] in [0, 1] with labels [B].
+// Every method reports to `observer` as any solve does.
+AttackResult attackClassifier(DeqModel& model, const torch::Tensor& images, const torch::Tensor& labels,
+                              const AttackOptions& options, SolveObserver& observer);
+
+} // namespace jiio

@@ -1,0 +1,70 @@
+#include "training/training_state.h"
+
+#include "error.h"
+
+#include <algorithm>
+#include <sstream>
+
+namespace jiio {
+
+void writeTrainingState(torch::serialize::OutputArchive& archive, const TrainingState& state,
+                        torch::optim::Optimizer& optimizer, const std::mt19937_64& random)
+{
+    std::ostringstream randomState;
+    randomState << random;
+    torch::serialize::OutputArchive optimizerArchive;
+    optimizer.save(optimizerArchive);
+    archive.write("optimizer", optimizerArchive);
+    archive.write("training_step", c10::IValue(int64_t(state.step)));
+    archive.write("training_options", c10::IValue(state.optionsText));
+    archive.write("training_random", c10::IValue(randomState.str()));
+    archive.write("torch_random", at::detail::getDefaultCPUGenerator().get_state(), /*is_buffer=*/true);
+    // "psnr" in the name: the key files written before classifiers existed use.
+    archive.write("training_best_psnr", c10::IValue(state.bestScore));
+    archive.write("training_best_step", c10::IValue(int64_t(state.bestStep)));
+    archive.write("training_seconds", c10::IValue(state.seconds));
+}
+
+ReadTrainingState readTrainingState(torch::serialize::InputArchive& archive, const std::string& path)
+{
+    ReadTrainingState result;
+    c10::IValue step, optionsText, randomText, bestScore, bestStep, seconds;
+    if (!archive.try_read("training_step", step) || !archive.try_read("training_options", optionsText)
+        || !archive.try_read("training_random", randomText) || !archive.try_read("optimizer", result.optimizer))
+        throw Error("cannot resume from '" + path + "': it holds no training state");
+    archive.read("torch_random", result.torchRandom, /*is_buffer=*/true);
+    archive.try_read("training_best_psnr", bestScore);
+    archive.try_read("training_best_step", bestStep);
+    if (archive.try_read("training_seconds", seconds) && seconds.isDouble())
+        result.state.seconds = seconds.toDouble();
+    result.state.step = int(step.toInt());
+    result.state.optionsText = optionsText.toStringRef();
+    if (bestScore.isDouble() && bestStep.isInt()) {
+        result.state.bestScore = bestScore.toDouble();
+        result.state.bestStep = int(bestStep.toInt());
+    }
+    std::istringstream randomState(randomText.toStringRef());
+    randomState >> result.random;
+    return result;
+}
+
+void ReadTrainingState::restoreTorchRandom() const
+{
+    auto generator = at::detail::getDefaultCPUGenerator();
+    generator.set_state(torchRandom);
+}
+
+double cosineLearningRate(double peak, int step, int steps)
+{
+    constexpr double kPi = 3.14159265358979323846;
+    const double progress = std::min(double(step) / double(std::max(steps, 1)), 1.0);
+    return peak * 0.5 * (1.0 + std::cos(kPi * progress));
+}
+
+void setLearningRate(torch::optim::Adam& optimizer, double rate)
+{
+    for (auto& group : optimizer.param_groups())
+        static_cast<torch::optim::AdamOptions&>(group.options()).lr(rate);
+}
+
+} // namespace jiio
