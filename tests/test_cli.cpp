@@ -5,6 +5,8 @@
 
 #include <cmath>
 
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QtTest>
 
 #include <opencv2/imgcodecs.hpp>
@@ -107,6 +109,67 @@ private Q_SLOTS:
         expectSuccess(runCli(QStringList{"init", "--output", grayModel_, "--channels", "1"} + small));
         expectSuccess(runCli({"init", "--output", generativeModel_, "--kind", "generative", "--channels", "1",
                               "--width", "8", "--latent-channels", "4"}));
+    }
+
+    // A classifier from init through training, an attack on one image and the
+    // robustness evaluation, on a small model and few steps.
+    void classifierTrainsAttacksAndEvaluates()
+    {
+        if (!QFileInfo::exists("/usr/share/datasets/fashion-mnist"))
+            QSKIP("dataset-fashion-mnist is not installed");
+        const QString untrained = path("classifier.pt");
+        expectSuccess(runCli({"init", "--kind", "classifier", "--width", "8", "--output", untrained}));
+        const QString trained = path("classifier-trained.pt");
+        const auto train = runCli({"train", "--task", "classify", "--init", untrained, "--output", trained, "--steps",
+                                   "3", "--batch", "8", "--validate-every", "3", "--checkpoint-every", "3"});
+        expectSuccess(train);
+        QVERIFY2(train.err.contains("validation accuracy"), qPrintable(train.err));
+        QVERIFY2(runCli({"info", trained}).out.contains("kind = classifier"), "info names the kind");
+
+        const cv::Mat item = makePicture(28, 28, 1, CV_8U);
+        const QString input = write("item28.png", item);
+        const QString adversarial = path("adversarial.png");
+        const QString trace = path("attack.csv");
+        const auto attack = runCli({"attack", "--model", trained, "--input", input, "--eps", "0.1", "--iters", "6",
+                                    "--output", adversarial, "--trace", trace});
+        expectSuccess(attack);
+        QVERIFY2(attack.out.contains("adversarial"), qPrintable(attack.out));
+        const cv::Mat written = cv::imread(adversarial.toStdString(), cv::IMREAD_UNCHANGED);
+        QCOMPARE(written.size(), item.size());
+        cv::Mat difference;
+        cv::absdiff(written, item, difference);
+        double largest = 0;
+        cv::minMaxLoc(difference, nullptr, &largest);
+        QVERIFY2(largest <= 0.1 * 255, qPrintable(QString("largest change %1 of 25.5 levels").arg(largest)));
+        QFile csv(trace);
+        QVERIFY(csv.open(QIODevice::ReadOnly));
+        QCOMPARE(csv.readAll().count('\n'), 7); // header and one row per iteration
+
+        expectCleanFailure(runCli({"attack", "--model", rgbModel_, "--input", input, "--output", path("x.png")}),
+                           "classifier");
+        expectCleanFailure(runCli({"attack", "--model", trained, "--input", input, "--norm", "l1", "--output",
+                                   path("x.png")}),
+                           "norm");
+        expectCleanFailure(runCli({"eval", "--task", "adversarial", "--model", rgbModel_}), "classifier");
+
+        const QString json = path("robust.json");
+        const auto eval = runCli({"eval", "--task", "adversarial", "--model", trained, "--count", "12", "--pgd-steps",
+                                  "2", "--restarts", "2", "--transfer-from", untrained, "--json", json});
+        expectSuccess(eval);
+        QVERIFY2(eval.out.contains("robust (survives every attack)"), qPrintable(eval.out));
+        QFile file(json);
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        const auto document = QJsonDocument::fromJson(file.readAll()).object();
+        for (const char* key : {"clean_accuracy", "robust_accuracy", "eps", "norm", "attack_speedup", "eps_sweep"})
+            QVERIFY2(document.contains(key), key);
+        QVERIFY(document["robust_accuracy"].toDouble() <= document["clean_accuracy"].toDouble());
+        QCOMPARE(document["norm"].toString(), QString("linf"));
+
+        const auto adversarialTraining =
+            runCli({"train", "--task", "adversarial", "--attack", "pgd", "--init", untrained, "--output",
+                    path("robust.pt"), "--steps", "2", "--batch", "4", "--attack-iters", "2", "--validate-every", "2"});
+        expectSuccess(adversarialTraining);
+        QVERIFY(runCli({"info", path("robust.pt")}).out.contains("adversarial, pgd linf eps 0.1"));
     }
 
     void helpIsAvailableEverywhere()

@@ -2,6 +2,7 @@
 // images.
 #include "cli_options.h"
 #include "commands.h"
+#include "eval_adversarial.h"
 
 #include "core/evaluation/evaluation.h"
 #include "core/io/image_io.h"
@@ -30,12 +31,25 @@ int runEval(const QStringList& arguments)
         {"image", "Evaluate on this image instead (repeatable).", "file"},
         {"count", "Generative models: Fashion-MNIST test images to use (default 100).", "N"},
         {"crop", "Centre crop side length (default 256).", "N"},
+        {"task",
+         "restore (default: restoration and generative models) or adversarial (a classifier's clean and robust "
+         "accuracy on Fashion-MNIST's test split; --count images, default 1000).",
+         "task", "restore"},
     });
+    addAdversarialEvalOptions(parser);
     addSolverOptions(parser);
     addRuntimeOptions(parser);
     if (!parseOrHelp(parser, arguments, "Compare a model with classical restoration (PSNR, SSIM, time)."))
         return 0;
     applyRuntimeOptions(parser);
+    const QString task = parser.value("task");
+    if (task == "adversarial")
+        return runAdversarialEval(parser);
+    if (task != "restore")
+        throw UsageError("--task must be restore or adversarial");
+    for (const char* option : {"norm", "eps", "pgd-steps", "restarts", "transfer-from", "json"})
+        if (parser.isSet(option))
+            throw UsageError(std::string("--") + option + " belongs to --task adversarial");
     const std::string modelPath = parser.isSet("model")
         ? toStd(parser.value("model"))
         : locateDefaultRestorationModel(intValue(parser, "channels", 3, 1, 3));

@@ -1,6 +1,7 @@
 // `jiio train`: trains a model through JIIO, with checkpoints and resume.
 #include "cli_options.h"
 #include "commands.h"
+#include "train_classifier.h"
 
 #include "core/models/checkpoint.h"
 #include "core/stop_signals.h"
@@ -27,6 +28,8 @@ public:
             std::fprintf(stderr, " adjoint residual %.1e", p.adjointResidual);
         if (std::isfinite(p.validationPsnr))
             std::fprintf(stderr, "  validation PSNR %.2f dB\n", p.validationPsnr);
+        if (std::isfinite(p.validationAccuracy))
+            std::fprintf(stderr, "  validation accuracy %.2f %%\n", p.validationAccuracy);
         std::fflush(stderr);
     }
     void onCheckpoint(int step, const std::string& path) override
@@ -57,6 +60,14 @@ int runTrain(const QStringList& arguments)
     TrainingOptions defaults;
     parser.addOptions({
         {"output", "Checkpoint to write (and to resume from with --resume).", "file"},
+        {"task",
+         "restore (default: restoration or generative models), classify (a classifier on clean images) or "
+         "adversarial (a classifier on images attacked at every step).",
+         "task", "restore"},
+        {"attack", "Adversarial training: the attack, jiio or pgd.", "attack", "jiio"},
+        {"norm", "Adversarial training: the attack's ball, linf (default) or l2.", "norm", "linf"},
+        {"eps", "Adversarial training: the ball's radius in pixel units (default 0.1).", "E"},
+        {"attack-iters", "Adversarial training: JIIO iterations or PGD steps per attack (default 20).", "N"},
         {"init", "Start from this model (default: a new one; see 'jiio init' for its options).", "file"},
         {"resume", "Continue the run saved in --output."},
         {"data",
@@ -66,10 +77,10 @@ int runTrain(const QStringList& arguments)
          "data"},
         {"channels", "Image channels of a new model (default 3).", "C"},
         {"jiio-iters", "JIIO iteration budget to train for (default: the model's; 15 for a new one).", "N"},
-        {"steps", "Training steps (default 2000).", "N"},
-        {"batch", "Batch size (default 8).", "N"},
+        {"steps", "Training steps (default 2000; classifiers 3000).", "N"},
+        {"batch", "Batch size (default 8; classifiers 64).", "N"},
         {"patch", "Patch side length (default 64).", "N"},
-        {"lr", "Peak learning rate, cosine-annealed (default 1e-3).", "R"},
+        {"lr", "Peak learning rate, cosine-annealed (default 1e-3; classifiers 2e-3).", "R"},
         {"jacobian-weight", "Jacobian regularisation weight (default 0.1).", "W"},
         {"gain-weight", "Weight of the penalty on the cell's largest gain above --gain-target (default 10).", "W"},
         {"gain-target", "Largest gain of df/dz the penalty allows (default 0.8).", "G"},
@@ -91,10 +102,17 @@ int runTrain(const QStringList& arguments)
     const int patch = intValue(parser, "patch", 64, 8, 1024);
     auto warn = [](const std::string& message) { std::fprintf(stderr, "warning: %s\n", message.c_str()); };
 
+    const QString task = parser.value("task");
+    if (task != "restore" && task != "classify" && task != "adversarial")
+        throw UsageError("--task must be restore, classify or adversarial");
+    ProgressBar bar;
+    if (parser.isSet("resume") && readModelConfig(output).kind == ModelKind::Classifier)
+        return resumeClassifier(parser, output, bar);
+    if (task != "restore" && !parser.isSet("resume"))
+        return trainClassifier(parser, output, task == "adversarial", bar);
     if (parser.isSet("resume")) {
         auto trainer = Trainer::resume(output, makeTrainingSource(data, readModelConfig(output), patch, warn));
         std::fprintf(stderr, "resuming at step %d of %d\n", trainer.step(), trainer.options().steps);
-        ProgressBar bar;
         installStopSignalHandlers();
         const auto last = trainer.run(bar);
         return reportStop(output, last.step);
@@ -131,7 +149,6 @@ int runTrain(const QStringList& arguments)
     std::fprintf(stderr, "training a %s model on %s, %lld parameters\n", toString(config.kind).c_str(),
                  source->describe().c_str(), (long long)model->parameterCount());
     Trainer trainer(model, options, std::move(source), output);
-    ProgressBar bar;
     installStopSignalHandlers();
     const auto last = trainer.run(bar);
     if (const int status = reportStop(output, last.step))

@@ -15,5 +15,6 @@ int runCorrupt(const QStringList& arguments);
 int runTrain(const QStringList& arguments);
 int runEval(const QStringList& arguments);
 int runExport(const QStringList& arguments);
+int runAttack(const QStringList& arguments);
 
 } // namespace jiio::cli

@@ -21,11 +21,12 @@ const std::map<QString, Command>& commands()
 {
     using namespace jiio::cli;
     static const std::map<QString, Command> table = {
+        {"attack", {runAttack, "an adversarial perturbation of an image against a DEQ classifier"}},
         {"restore", {runRestore, "restore an image (denoise or inpaint) with a trained DEQ"}},
         {"solve", {runSolve, "run one method on one problem and write its per-iteration trace"}},
         {"bench", {runBench, "JIIO against the naive method, side by side"}},
         {"corrupt", {runCorrupt, "make a test problem: add noise or cut holes, writing the mask"}},
-        {"train", {runTrain, "train a restoration model through JIIO (checkpoints, --resume)"}},
+        {"train", {runTrain, "train a model through JIIO (restoration, classification, adversarial; --resume)"}},
         {"eval", {runEval, "compare a model with classical restoration on held-out images"}},
         {"export", {runExport, "write a training checkpoint as a small model file with provenance notes"}},
         {"info", {runInfo, "show a checkpoint's configuration"}},
