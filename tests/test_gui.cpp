@@ -1,5 +1,6 @@
 // The workbench driven as a person would, on the offscreen platform: load an
 // image, paint and undo a stroke, run and stop solves, survive a bad file.
+#include "app/workbench/attack_view.h"
 #include "app/workbench/compare_view.h"
 #include "app/workbench/main_window.h"
 #include "app/workbench/model_picker.h"
@@ -13,6 +14,9 @@
 #include "widgets/training_plot.h"
 
 #include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QListWidget>
+#include <QSpinBox>
 #include <QLabel>
 #include <QMessageBox>
 #include <QProgressBar>
@@ -585,6 +589,60 @@ private Q_SLOTS:
         QCOMPARE(printed, QString("1,5")); // the locale was in force
         QVERIFY2(loaded, qPrintable(window.lastError()));
         QCOMPARE(window.currentModelPath(), model_);
+    }
+
+    // The attack tab on a small random classifier: a gallery image is
+    // attacked live, the probability bars move during the solve, the
+    // adversarial image and the perturbation are shown, and Compare overlays
+    // JIIO's and PGD's curves.
+    void attackViewRunsLiveAndComparesJiioWithPgd()
+    {
+        torch::manual_seed(4);
+        ModelConfig config = ModelConfig::newClassifierModel(1, 28, 10);
+        config.width = 8;
+        config.groups = 2;
+        DeqModel classifier(config);
+        const QString path = dir_.filePath("tiny-classifier.pt");
+        saveModel(path.toStdString(), classifier);
+
+        workbench::AttackView view(path);
+        QVERIFY2(view.lastError().isEmpty(), qPrintable(view.lastError()));
+        if (view.gallery()->count() == 0) { // no Fashion-MNIST: attack an image of our own
+            cv::Mat image(28, 28, CV_32F);
+            cv::randu(image, 0.0, 1.0);
+            view.setImage(image, 3);
+        } else {
+            QVERIFY(view.selectGalleryImage(2));
+        }
+        view.iterationsBox()->setValue(12);
+        view.epsBox()->setValue(0.2);
+        QSignalSpy finished(&view, &workbench::AttackView::attackFinished);
+        QSignalSpy failed(&view, &workbench::AttackView::attackFailed);
+        QTest::mouseClick(view.runButton(), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(finished.size() + failed.size() > 0, 60000);
+        QVERIFY2(failed.isEmpty(), qPrintable(view.lastError()));
+        const int points = view.plot()->pointCount();
+        QVERIFY(points >= 2 && points <= 12);
+        QVERIFY(view.probabilityUpdates() >= points); // live: one per iteration, and the final one
+        int total = 0;
+        for (auto* bar : view.probabilityBars())
+            total += bar->value();
+        QVERIFY(std::abs(total - 1000) <= 10); // the bars are a distribution
+        QVERIFY(!view.adversarialLabel()->pixmap().isNull());
+        QVERIFY(!view.perturbationLabel()->pixmap().isNull());
+        const auto outcome = finished.front().front().value<workbench::AttackOutcome>();
+        QCOMPARE(outcome.adversarialProbabilities.size(), 10);
+
+        QSignalSpy compared(&view, &workbench::AttackView::comparisonFinished);
+        QTest::mouseClick(view.compareButton(), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(compared.size() + failed.size() > 0, 120000);
+        QVERIFY2(failed.isEmpty(), qPrintable(view.lastError()));
+        QCOMPARE(view.plot()->runCount(), 2);
+
+        // A restoration model is refused with a message, and the classifier stays.
+        QVERIFY(!view.loadModel(model_));
+        QVERIFY(view.lastError().contains("classifier"));
+        QCOMPARE(view.modelPath(), path);
     }
 
     void anInvalidModelIsAClearError()

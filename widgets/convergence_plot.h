@@ -1,4 +1,5 @@
 #pragma once
+#include <QMetaType>
 #include <QTimer>
 #include <QVector>
 #include <QWidget>
@@ -61,3 +62,5 @@ private:
 };
 
 } // namespace jiio::widgets
+
+Q_DECLARE_METATYPE(jiio::widgets::ConvergencePoint)

@@ -4,6 +4,7 @@
 #include "image_convert.h"
 #include "model_picker.h"
 #include "training_view.h"
+#include "attack_view.h"
 
 #include "core/error.h"
 #include "core/io/image_io.h"
@@ -141,6 +142,8 @@ void MainWindow::buildUi()
             tabs_->setCurrentIndex(0);
     });
     connect(training_, &TrainingView::trainingFailed, this, &MainWindow::showError);
+    attack_ = new AttackView;
+    tabs_->addTab(attack_, tr("Attack"));
     setCentralWidget(tabs_);
 
     // Task controls and solver settings in a dock.
@@ -527,7 +530,8 @@ void MainWindow::run()
 
 bool MainWindow::showTab(const QString& name)
 {
-    const QHash<QString, QWidget*> pages{{"restore", tabs_->widget(0)}, {"compare", compare_}, {"train", training_}};
+    const QHash<QString, QWidget*> pages{{"restore", tabs_->widget(0)}, {"compare", compare_}, {"train", training_},
+                                         {"attack", attack_}};
     if (!pages.contains(name))
         return false;
     tabs_->setCurrentWidget(pages.value(name));
@@ -540,6 +544,8 @@ void MainWindow::runVisibleTab()
         startCompare(compare_->selectedMethods());
     else if (tabs_->currentWidget() == training_)
         training_->start();
+    else if (tabs_->currentWidget() == attack_)
+        attack_->run();
     else
         run();
 }
@@ -703,6 +709,7 @@ void MainWindow::closeEvent(QCloseEvent* event)
     QSettings settings;
     settings_->save(settings);
     stop();
+    attack_->stop();
     event->accept();
 }
 

@@ -31,6 +31,7 @@ class SolverSettingsPanel;
 
 namespace jiio::workbench {
 
+class AttackView;
 class CompareView;
 class ModelPicker;
 class TrainingView;
@@ -61,6 +62,7 @@ public:
     QAction* stopAction() const { return stopAction_; }
     CompareView* compareView() const { return compare_; }
     TrainingView* trainingView() const { return training_; }
+    AttackView* attackView() const { return attack_; }
     ModelPicker* modelPicker() const { return picker_; }
     QTabWidget* tabs() const { return tabs_; }
     // Reconstruction, before/after, difference and ground-truth views.
@@ -82,7 +84,7 @@ Q_SIGNALS:
     void compareFinished();
 
 public Q_SLOTS:
-    // "restore", "compare" or "train".
+    // "restore", "compare", "train" or "attack".
     bool showTab(const QString& name);
     // Starts what the visible tab does: a solve, a comparison or a training run.
     void runVisibleTab();
@@ -134,6 +136,7 @@ private:
     widgets::SolverSettingsPanel* settings_ = nullptr;
     CompareView* compare_ = nullptr;
     TrainingView* training_ = nullptr;
+    AttackView* attack_ = nullptr;
     ModelPicker* picker_ = nullptr;
     QTabWidget* tabs_ = nullptr;
     QComboBox* task_ = nullptr;

@@ -72,6 +72,5 @@ private:
 } // namespace jiio::workbench
 
 Q_DECLARE_METATYPE(jiio::workbench::SolveJob)
-Q_DECLARE_METATYPE(jiio::widgets::ConvergencePoint)
 Q_DECLARE_METATYPE(jiio::workbench::CompareRow)
 Q_DECLARE_METATYPE(cv::Mat)
