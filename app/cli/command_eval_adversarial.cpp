@@ -76,6 +76,7 @@ int runAdversarialEval(const QCommandLineParser& parser)
     options.restarts = intValue(parser, "restarts", options.restarts, 1, 1000);
     options.seed = uint64_t(intValue(parser, "seed", 0, 0, 2147483647));
     const int count = intValue(parser, "count", 1000, 1, 10000);
+    options.progress = [](const std::string& stage) { std::fprintf(stderr, "  %s\n", stage.c_str()); };
 
     DeqModel source{nullptr};
     std::string sourceName;

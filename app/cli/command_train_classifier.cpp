@@ -66,7 +66,7 @@ int trainClassifier(const QCommandLineParser& parser, const std::string& output,
         const std::string attack = toStd(parser.value("attack"));
         if (attack != "jiio" && attack != "pgd")
             throw UsageError("--attack must be jiio or pgd");
-        options.attack.solver = attack == "pgd" ? AttackSolver::Pgd : AttackSolver::JiioAnderson;
+        options.attack.solver = attack == "pgd" ? AttackSolver::Pgd : AttackSolver::JiioPicard;
         options.attack.norm = attackNormFromString(toStd(parser.value("norm")));
         options.attack.eps = doubleValue(parser, "eps", defaults.attack.eps, 1e-6, 1000.0);
         options.attack.iterations = intValue(parser, "attack-iters", defaults.attack.iterations, 1, 100000);

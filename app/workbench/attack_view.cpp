@@ -76,6 +76,7 @@ AttackView::~AttackView()
 void AttackView::buildUi()
 {
     auto* controls = new QWidget;
+    controls->setMaximumWidth(360);
     auto* form = new QFormLayout(controls);
     modelLabel_ = new QLabel(tr("(no classifier)"));
     modelLabel_->setWordWrap(true);
@@ -90,7 +91,7 @@ void AttackView::buildUi()
     gallery_ = new QListWidget;
     gallery_->setObjectName("attackGallery");
     gallery_->setViewMode(QListView::IconMode);
-    gallery_->setIconSize(QSize(56, 56));
+    gallery_->setIconSize(QSize(48, 48));
     gallery_->setMovement(QListView::Static);
     gallery_->setResizeMode(QListView::Adjust);
     gallery_->setMinimumHeight(200);
@@ -117,8 +118,8 @@ void AttackView::buildUi()
     connect(norm_, &QComboBox::currentIndexChanged, this,
             [this] { eps_->setValue(norm_->currentData().toString() == "l2" ? 1.0 : 0.1); });
     solver_ = new QComboBox;
-    solver_->addItem(tr("JIIO (Anderson)"), "jiio-anderson");
     solver_->addItem(tr("JIIO (Picard)"), "jiio-picard");
+    solver_->addItem(tr("JIIO (Anderson)"), "jiio-anderson");
     solver_->addItem(tr("PGD through the DEQ"), "pgd");
     solver_->setToolTip(tr("JIIO solves the attack jointly with the equilibrium; PGD takes projected steps, "
                            "each with a forward and an adjoint equilibrium solve."));
@@ -208,7 +209,7 @@ void AttackView::fillGallery()
             const int label = int(test.labels[i].item<int64_t>());
             galleryImages_.push_back(image);
             galleryLabels_.push_back(label);
-            auto* item = new QListWidgetItem(QIcon(QPixmap::fromImage(toQImage(image).scaled(56, 56))),
+            auto* item = new QListWidgetItem(QIcon(QPixmap::fromImage(toQImage(image).scaled(48, 48))),
                                              className(classNames_, label));
             gallery_->addItem(item);
         }

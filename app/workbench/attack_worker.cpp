@@ -141,7 +141,7 @@ void AttackWorker::compare(const AttackJob& job)
     stop_ = false;
     try {
         configureThreads(job.threads);
-        for (const char* solver : {"jiio-anderson", "pgd"}) {
+        for (const char* solver : {"jiio-picard", "pgd"}) {
             if (stop_)
                 break;
             AttackJob one = job;

@@ -22,7 +22,7 @@ struct AttackJob {
     int label = -1;           // the true class; -1: the class of the clean image
     QString norm = "linf";    // "linf" or "l2"
     double eps = 0.1;
-    QString solver = "jiio-anderson"; // "jiio-anderson", "jiio-picard" or "pgd"
+    QString solver = "jiio-picard"; // "jiio-picard", "jiio-anderson" or "pgd"
     int iterations = 40;
     int threads = 0;          // 0: all cores
 };

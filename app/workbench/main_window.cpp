@@ -196,6 +196,21 @@ void MainWindow::buildUi()
     modelDock->setWidget(picker_);
     addDockWidget(Qt::LeftDockWidgetArea, modelDock);
 
+    // The restoration docks mean nothing to the attack tab, which has its own
+    // model and settings: they step aside there and come back as they were.
+    connect(tabs_, &QTabWidget::currentChanged, this, [this, dock, modelDock] {
+        const bool attack = tabs_->currentWidget() == attack_;
+        for (QDockWidget* d : {dock, modelDock}) {
+            if (attack && !d->isHidden()) {
+                d->setProperty("hiddenForAttack", true);
+                d->hide();
+            } else if (!attack && d->property("hiddenForAttack").toBool()) {
+                d->setProperty("hiddenForAttack", false);
+                d->show();
+            }
+        }
+    });
+
     status_ = new QLabel(tr("Open an image to begin."));
     statusBar()->addWidget(status_, 1);
 }

@@ -42,15 +42,23 @@ AttackOptions pgd(const AdversarialEvalOptions& options, double eps, uint64_t se
     return attack;
 }
 
-// Survivors of `restarts` random-start PGD runs (each one must fail).
+// Survivors of `restarts` random-start PGD runs of `steps` steps (each one
+// must fail). A restart attacks only the images every earlier one missed:
+// an image already broken stays broken.
 torch::Tensor survivePgd(DeqModel& model, const torch::Tensor& images, const torch::Tensor& labels,
-                         const AdversarialEvalOptions& options, double eps, int restarts, uint64_t seed)
+                         const AdversarialEvalOptions& options, double eps, int steps, int restarts, uint64_t seed)
 {
     NullObserver quiet;
     auto alive = torch::ones({images.size(0)}, torch::kBool);
     for (int r = 0; r < restarts; ++r) {
-        const auto result = attackClassifier(model, images, labels, pgd(options, eps, seed + uint64_t(r)), quiet);
-        alive = alive.logical_and(result.attacked.logits.argmax(1).eq(labels));
+        const auto index = alive.nonzero().flatten();
+        if (index.numel() == 0)
+            break;
+        auto attack = pgd(options, eps, seed + uint64_t(r));
+        attack.iterations = steps;
+        const auto subset = labels.index_select(0, index);
+        const auto result = attackClassifier(model, images.index_select(0, index), subset, attack, quiet);
+        alive.index_put_({index}, result.attacked.logits.argmax(1).eq(subset));
     }
     return alive;
 }
@@ -84,7 +92,7 @@ AttackComparison compareAttacks(DeqModel& model, const torch::Tensor& images, co
     attack.solver = AttackSolver::Pgd;
     attack.iterations = options.comparisonPgdSteps;
     viaPgd.result = attackClassifier(model, images, labels, attack, viaPgd.trace).solve;
-    attack.solver = AttackSolver::JiioAnderson;
+    attack.solver = AttackSolver::JiioPicard;
     attack.iterations = options.comparisonJiioIterations;
     viaJiio.result = attackClassifier(model, images, labels, attack, viaJiio.trace).solve;
 
@@ -128,16 +136,23 @@ AdversarialReport evaluateRobustness(DeqModel& model, const std::string& modelNa
         if (key == "training" || key == "training_seconds" || key == "training_steps")
             report.trainingNote += (report.trainingNote.empty() ? "" : ", ") + key + " " + value;
 
+    auto tell = [&](const std::string& stage) {
+        if (options.progress)
+            options.progress(stage);
+    };
     int64_t clean = 0, viaPgd = 0, viaJiio = 0, viaTransfer = 0, robust = 0;
     for (int64_t first = 0; first < test.size(); first += options.batch) {
         const int64_t count = std::min<int64_t>(options.batch, test.size() - first);
+        tell("attacking images " + std::to_string(first + 1) + "-" + std::to_string(first + count) + " of "
+             + std::to_string(test.size()));
         const auto images = test.images.narrow(0, first, count);
         const auto labels = test.labels.narrow(0, first, count);
         const auto seed = options.seed * 1000003 + uint64_t(first);
         const auto zero = torch::zeros({count, images[0].numel()}, images.options());
         const auto cleanCorrect = correctAt(model, images, labels, zero, solve);
-        const auto pgdAlive = survivePgd(model, images, labels, options, options.eps, options.restarts, seed)
-                                  .logical_and(cleanCorrect);
+        const auto pgdAlive =
+            survivePgd(model, images, labels, options, options.eps, options.pgdSteps, options.restarts, seed)
+                .logical_and(cleanCorrect);
 
         AttackOptions jiio;
         jiio.norm = options.norm;
@@ -171,20 +186,21 @@ AdversarialReport evaluateRobustness(DeqModel& model, const std::string& modelNa
         report.transferAccuracy = percent(viaTransfer, test.size());
 
     const int64_t sweepCount = std::min<int64_t>(options.sweepImages, test.size());
+    tell("eps sweep on " + std::to_string(sweepCount) + " images");
     const auto sweepImages = test.images.narrow(0, 0, sweepCount);
     const auto sweepLabels = test.labels.narrow(0, 0, sweepCount);
+    const auto sweepClean = correctAt(model, sweepImages, sweepLabels,
+                                      torch::zeros({sweepCount, sweepImages[0].numel()}, sweepImages.options()), solve);
     for (const double eps : options.epsGrid.empty() ? defaultGrid(options.norm) : options.epsGrid) {
-        torch::Tensor alive;
-        if (eps > 0) {
-            alive = survivePgd(model, sweepImages, sweepLabels, options, eps, options.sweepRestarts, options.seed);
-        } else {
-            const auto zero = torch::zeros({sweepCount, sweepImages[0].numel()}, sweepImages.options());
-            alive = correctAt(model, sweepImages, sweepLabels, zero, solve);
-        }
+        const auto alive = eps > 0 ? survivePgd(model, sweepImages, sweepLabels, options, eps, options.sweepSteps,
+                                                options.sweepRestarts, options.seed)
+                                         .logical_and(sweepClean)
+                                   : sweepClean;
         report.sweep.push_back({eps, percent(alive.sum().item<int64_t>(), sweepCount)});
     }
 
     const int64_t compared = std::min<int64_t>(options.comparisonImages, test.size());
+    tell("timing JIIO against PGD on " + std::to_string(compared) + " images");
     report.comparison =
         compareAttacks(model, test.images.narrow(0, 0, compared), test.labels.narrow(0, 0, compared), options);
     return report;

@@ -2,6 +2,7 @@
 #include "io/fashion_mnist.h"
 #include "tasks/adversarial/attack.h"
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -18,15 +19,19 @@ struct AdversarialEvalOptions {
     int restarts = 5;             // random starts of the strong PGD, each counted
     double tolerance = 1e-5;      // relative residual of every solve of the evaluation
     int solveIterations = 100;    // budget of those solves
-    int jiioIterations = 40;      // the JIIO attack, also counted
+    int jiioIterations = 100;     // the JIIO attack, also counted
     std::vector<double> epsGrid;  // the sweep; empty: a default grid for the norm
-    int sweepImages = 200;        // of the evaluated images, the first ones
+    // The sweep shows the accuracy falling to about 0 at large eps (or the
+    // attack is being masked): a lighter PGD on the first images is enough.
+    int sweepImages = 100;
+    int sweepSteps = 20;
     int sweepRestarts = 1;
     int comparisonImages = 100;   // the batch JIIO and PGD are timed on
     int comparisonPgdSteps = 20;  // PGD's budget there; its final loss is the target
-    int comparisonJiioIterations = 60;
+    int comparisonJiioIterations = 120;
     int batch = 250;
     uint64_t seed = 0;
+    std::function<void(const std::string&)> progress; // told each stage as it starts, may be empty
 };
 
 struct EpsAccuracy {

@@ -67,7 +67,10 @@ AttackSolver attackSolverFromString(const std::string& text)
 
 double AttackOptions::effectiveStepSize() const
 {
-    return stepSize > 0 ? stepSize : 2.5 * eps / iterations;
+    if (stepSize > 0)
+        return stepSize;
+    const double crossing = 2.5 * eps / iterations; // a budget's steps cross the ball more than twice
+    return solver == AttackSolver::Pgd ? crossing : std::max(crossing, 0.1 * eps);
 }
 
 void AttackOptions::validate() const
