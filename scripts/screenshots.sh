@@ -25,6 +25,8 @@ jiioIterations=20
 learningRate=0.001
 steps=300
 validateEvery=5
+[attack]
+iterations=1500
 CONF
 
 shoot() { # name delay arguments...
@@ -43,3 +45,5 @@ shoot screenshot-compare.png "${COMPARE_DELAY:-45}" "$samples/fruits-clean.png" 
   --model "$model" --tab compare --run
 shoot screenshot-latent.png "${LATENT_DELAY:-8}" "$samples/fashion-ankle-boot.png" --task reconstruct --run
 shoot screenshot-train.png "${TRAIN_DELAY:-60}" --tab train --run
+# The attack tab, mid-run: many iterations, so the window is caught while the probabilities move.
+shoot screenshot-attack.png "${ATTACK_DELAY:-3}" --tab attack --run

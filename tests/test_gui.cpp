@@ -639,6 +639,10 @@ private Q_SLOTS:
         QVERIFY2(failed.isEmpty(), qPrintable(view.lastError()));
         QCOMPARE(view.plot()->runCount(), 2);
 
+        // The form is remembered.
+        QCOMPARE(workbench::AttackView(path).iterationsBox()->value(), 12);
+        QCOMPARE(workbench::AttackView(path).epsBox()->value(), 0.2);
+
         // A restoration model is refused with a message, and the classifier stays.
         QVERIFY(!view.loadModel(model_));
         QVERIFY(view.lastError().contains("classifier"));

@@ -20,6 +20,7 @@
 #include <QListWidget>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QSettings>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QVBoxLayout>
@@ -48,6 +49,7 @@ AttackView::AttackView(const QString& modelPath, QWidget* parent) : QWidget(pare
     for (const auto& name : fashionMnistClassNames())
         classNames_ << QString::fromStdString(name);
     buildUi();
+    loadSettings();
     fillGallery();
     QString path = modelPath;
     if (path.isEmpty()) {
@@ -199,6 +201,32 @@ void AttackView::buildUi()
     setRunning(false);
 }
 
+void AttackView::loadSettings()
+{
+    QSettings settings;
+    settings.beginGroup("attack");
+    const int norm = norm_->findData(settings.value("norm", "linf").toString());
+    if (norm >= 0) {
+        const QSignalBlocker keepEps(norm_); // a stored eps is not reset to the norm's default
+        norm_->setCurrentIndex(norm);
+    }
+    eps_->setValue(settings.value("eps", eps_->value()).toDouble());
+    const int solver = solver_->findData(settings.value("solver", "jiio-picard").toString());
+    if (solver >= 0)
+        solver_->setCurrentIndex(solver);
+    iterations_->setValue(settings.value("iterations", iterations_->value()).toInt());
+}
+
+void AttackView::saveSettings() const
+{
+    QSettings settings;
+    settings.beginGroup("attack");
+    settings.setValue("norm", norm_->currentData());
+    settings.setValue("eps", eps_->value());
+    settings.setValue("solver", solver_->currentData());
+    settings.setValue("iterations", iterations_->value());
+}
+
 void AttackView::fillGallery()
 {
     try {
@@ -337,6 +365,7 @@ void AttackView::start(bool comparison)
         fail(tr("Pick a test image or open one first."));
         return;
     }
+    saveSettings();
     lastError_.clear();
     probabilityUpdates_ = 0;
     comparing_ = comparison;

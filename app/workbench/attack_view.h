@@ -34,6 +34,10 @@ public:
     ~AttackView() override;
 
     bool loadModel(const QString& path);
+    // The form (norm, eps, method, iterations) is kept in QSettings between
+    // sessions, saved at each start.
+    void loadSettings();
+    void saveSettings() const;
     bool openImage(const QString& path); // gray, resized to the classifier's size
     void setImage(const cv::Mat& image, int label = -1); // float [0, 1]
     bool selectGalleryImage(int index);
