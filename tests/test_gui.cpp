@@ -639,6 +639,11 @@ private Q_SLOTS:
         QVERIFY2(failed.isEmpty(), qPrintable(view.lastError()));
         QCOMPARE(view.plot()->runCount(), 2);
 
+        // The restore view refuses a classifier with a pointer to the attack tab.
+        MainWindow window(model_);
+        QVERIFY(!window.loadModel(path));
+        QVERIFY2(window.lastError().contains("Attack tab"), qPrintable(window.lastError()));
+
         // The form is remembered.
         QCOMPARE(workbench::AttackView(path).iterationsBox()->value(), 12);
         QCOMPARE(workbench::AttackView(path).epsBox()->value(), 0.2);

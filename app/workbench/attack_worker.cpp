@@ -1,6 +1,7 @@
 #include "attack_worker.h"
 
 #include "image_convert.h"
+#include "iteration_point.h"
 
 #include "core/error.h"
 #include "core/models/checkpoint.h"
@@ -40,16 +41,8 @@ public:
     }
     void onIteration(const IterationStats& s) override
     {
-        widgets::ConvergencePoint point;
-        point.iteration = s.iteration;
-        point.seconds = s.elapsedSeconds;
-        point.objective = s.objective;
-        point.residualZ = s.residualZ;
-        point.residualX = s.residualX;
-        point.residualMu = s.residualMu;
-        point.residualTotal = s.residualTotal;
         evaluations_ = s.functionEvaluations;
-        Q_EMIT worker_.iteration(point);
+        Q_EMIT worker_.iteration(toConvergencePoint(s));
     }
     bool stopRequested() const override { return stop_; }
     bool wantsPrediction() const override { return true; }

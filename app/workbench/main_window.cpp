@@ -270,6 +270,8 @@ bool MainWindow::loadModel(const QString& path)
 {
     try {
         auto loaded = std::make_shared<LoadedModel>(jiio::loadModel(path.toStdString()));
+        if (loaded->config.kind == ModelKind::Classifier)
+            throw Error("this model is a classifier: open it in the Attack tab");
         if (running_)
             throw Error("stop the running solve before changing the model");
         model_ = loaded;

@@ -21,6 +21,13 @@ const char* const kBrowse = "browse";
 ModelPicker::ModelPicker(QWidget* parent) : QWidget(parent), combo_(new QComboBox), card_(new QTextBrowser)
 {
     for (const auto& path : shippedModels()) {
+        // Classifiers are the attack tab's; a file that cannot be read is
+        // still listed, and choosing it says why it fails.
+        try {
+            if (readModelConfig(path).kind == ModelKind::Classifier)
+                continue;
+        } catch (const Error&) {
+        }
         const QString file = QString::fromStdString(path);
         combo_->addItem(QFileInfo(file).fileName(), file);
     }

@@ -1,6 +1,7 @@
 #include "solve_worker.h"
 
 #include "image_convert.h"
+#include "iteration_point.h"
 
 #include "core/error.h"
 #include "core/models/checkpoint.h"
@@ -20,14 +21,9 @@ public:
     SignalObserver(SolveWorker& worker, const std::atomic<bool>& stop) : worker_(worker), stop_(stop) {}
     void onIteration(const IterationStats& s) override
     {
-        widgets::ConvergencePoint point;
-        point.iteration = s.iteration + offset_;
-        point.seconds = s.elapsedSeconds + secondsOffset_;
-        point.objective = s.objective;
-        point.residualZ = s.residualZ;
-        point.residualX = s.residualX;
-        point.residualMu = s.residualMu;
-        point.residualTotal = s.residualTotal;
+        widgets::ConvergencePoint point = toConvergencePoint(s);
+        point.iteration += offset_;
+        point.seconds += secondsOffset_;
         last_ = point;
         functionEvaluations_ = s.functionEvaluations;
         Q_EMIT worker_.iteration(point);
