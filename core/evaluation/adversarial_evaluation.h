@@ -28,7 +28,7 @@ struct AdversarialEvalOptions {
     int sweepRestarts = 1;
     int comparisonImages = 100;   // the batch JIIO and PGD are timed on
     int comparisonPgdSteps = 20;  // PGD's budget there; its final loss is the target
-    int comparisonJiioIterations = 120;
+    int comparisonJiioIterations = 200; // room to reach the target: a robust model's loss rises slowly
     int batch = 250;
     uint64_t seed = 0;
     std::function<void(const std::string&)> progress; // told each stage as it starts, may be empty
