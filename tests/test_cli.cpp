@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QtTest>
@@ -170,6 +171,47 @@ private Q_SLOTS:
                     path("robust.pt"), "--steps", "2", "--batch", "4", "--attack-iters", "2", "--validate-every", "2"});
         expectSuccess(adversarialTraining);
         QVERIFY(runCli({"info", path("robust.pt")}).out.contains("adversarial, pgd linf eps 0.1"));
+    }
+
+    void fewShotModelMetaTrainsResumesAndEvaluates()
+    {
+        if (!QFileInfo::exists("/usr/share/datasets/fashion-mnist"))
+            QSKIP("dataset-fashion-mnist is not installed");
+        if (!QFileInfo::exists("/usr/share/doc/opencv-doc/examples/data/digits.png"))
+            QSKIP("opencv-doc is not installed");
+        const QString untrained = path("fewshot.pt");
+        expectSuccess(runCli({"init", "--kind", "fewshot", "--width", "4", "--latent-channels", "8", "--output",
+                              untrained}));
+        QVERIFY(runCli({"info", untrained}).out.contains("kind = fewshot"));
+        const QString trained = path("fewshot-trained.pt");
+        const QStringList common{"train", "--task", "meta", "--init", untrained, "--output", trained,
+                                 "--ways", "3", "--shots", "1", "--queries", "2", "--episodes-per-step", "1",
+                                 "--inner-iters", "3", "--validate-every", "2", "--checkpoint-every", "1"};
+        const auto train = runCli(common + QStringList{"--steps", "2"});
+        expectSuccess(train);
+        QVERIFY2(train.err.contains("validation accuracy"), qPrintable(train.err));
+        QVERIFY(runCli({"info", trained}).out.contains("meta-learning, 3-way 1-shot"));
+        // A finished run resumes from its checkpoint and stops at once: the budget is the saved one.
+        const auto resumed = runCli({"train", "--output", trained, "--resume"});
+        expectSuccess(resumed);
+        QVERIFY2(resumed.err.contains("resuming at step 2 of 2"), qPrintable(resumed.err));
+
+        expectCleanFailure(runCli({"eval", "--task", "meta", "--model", rgbModel_}), "few-shot");
+        expectCleanFailure(runCli({"train", "--task", "meta", "--init", rgbModel_, "--output", path("m.pt")}),
+                           "few-shot");
+        const QString json = path("meta.json");
+        const auto eval = runCli({"eval", "--task", "meta", "--model", trained, "--episodes", "2", "--shots", "1",
+                                  "--iters", "3", "--json", json});
+        expectSuccess(eval);
+        QVERIFY2(eval.out.contains("nearest centroid"), qPrintable(eval.out));
+        QFile file(json);
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        const auto document = QJsonDocument::fromJson(file.readAll()).object();
+        for (const char* key : {"accuracy", "ci95", "naive_accuracy", "no_adaptation_accuracy", "centroid_accuracy",
+                                "inner_speedup", "settings"})
+            QVERIFY2(document.contains(key), key);
+        QCOMPARE(document["domain"].toString(), QString("cross-domain"));
+        QCOMPARE(document["settings"].toArray().size(), 2); // in-domain and cross-domain, one shot count
     }
 
     void helpIsAvailableEverywhere()

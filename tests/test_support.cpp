@@ -47,6 +47,19 @@ DeqModel tinyClassifier(bool doublePrecision, uint64_t seed)
     return model;
 }
 
+DeqModel tinyFewShotModel(bool doublePrecision, uint64_t seed)
+{
+    torch::manual_seed(seed);
+    ModelConfig config = ModelConfig::newFewShotModel(1, 12, 3, 4);
+    config.width = 8;
+    config.groups = 2;
+    DeqModel model(config);
+    if (doublePrecision)
+        model->to(torch::kFloat64);
+    model->eval();
+    return model;
+}
+
 void scaleCellGains(DeqModel& model, double factor)
 {
     torch::NoGradGuard noGrad;

@@ -3,6 +3,7 @@
 #include "cli_options.h"
 #include "commands.h"
 #include "eval_adversarial.h"
+#include "eval_meta.h"
 
 #include "core/evaluation/evaluation.h"
 #include "core/io/image_io.h"
@@ -32,11 +33,13 @@ int runEval(const QStringList& arguments)
         {"count", "Generative models: Fashion-MNIST test images to use (default 100).", "N"},
         {"crop", "Centre crop side length (default 256).", "N"},
         {"task",
-         "restore (default: restoration and generative models) or adversarial (a classifier's clean and robust "
-         "accuracy on Fashion-MNIST's test split; --count images, default 1000).",
+         "restore (default: restoration and generative models), adversarial (a classifier's clean and robust "
+         "accuracy on Fashion-MNIST's test split; --count images, default 1000) or meta (a few-shot model on "
+         "unseen classes and on OpenCV's digits; --iters sets the inner budget).",
          "task", "restore"},
     });
     addAdversarialEvalOptions(parser);
+    addMetaEvalOptions(parser);
     addSolverOptions(parser);
     addRuntimeOptions(parser);
     if (!parseOrHelp(parser, arguments, "Compare a model with classical restoration (PSNR, SSIM, time)."))
@@ -45,11 +48,16 @@ int runEval(const QStringList& arguments)
     const QString task = parser.value("task");
     if (task == "adversarial")
         return runAdversarialEval(parser);
+    if (task == "meta")
+        return runMetaEval(parser);
     if (task != "restore")
-        throw UsageError("--task must be restore or adversarial");
+        throw UsageError("--task must be restore, adversarial or meta");
     for (const char* option : {"norm", "eps", "pgd-steps", "restarts", "transfer-from", "json"})
         if (parser.isSet(option))
             throw UsageError(std::string("--") + option + " belongs to --task adversarial");
+    for (const char* option : {"episodes", "shots", "digits"})
+        if (parser.isSet(option))
+            throw UsageError(std::string("--") + option + " belongs to --task meta");
     const std::string modelPath = parser.isSet("model")
         ? toStd(parser.value("model"))
         : locateDefaultRestorationModel(intValue(parser, "channels", 3, 1, 3));

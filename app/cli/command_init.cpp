@@ -15,8 +15,11 @@ int runInit(const QStringList& arguments)
     ModelConfig defaults;
     parser.addOptions({
         {"output", "Where to write the checkpoint.", "file"},
-        {"kind", "restoration (default), generative or classifier (Fashion-MNIST's 28x28 gray, 10 classes).", "kind",
-         "restoration"},
+        {"kind",
+         "restoration (default), generative, classifier (Fashion-MNIST's 28x28 gray, 10 classes) or fewshot (28x28 "
+         "gray, up to 5 ways, a 32-dimensional task vector; --latent-channels sets its size, --prior its proximal "
+         "weight lambda).",
+         "kind", "restoration"},
         {"channels", "Image channels: 1 (gray) or 3 (RGB, default).", "C"},
         {"width", "Hidden channels at full resolution.", "W"},
         {"scales", "Resolutions in the cell (3 for a restoration model that sees the observation, otherwise 2).",
@@ -49,7 +52,14 @@ int runInit(const QStringList& arguments)
         config.scales = defaults.scales;
         config.jiioIterations = defaults.jiioIterations;
     }
-    config.imageChannels = intValue(parser, "channels", config.kind == ModelKind::Classifier ? 1 : 3, 1, 3);
+    config.imageChannels = intValue(parser, "channels", readsOutClasses(config.kind) ? 1 : 3, 1, 3);
+    if (config.kind == ModelKind::FewShot) {
+        config = ModelConfig::newFewShotModel(config.imageChannels, intValue(parser, "image-size", 28, 4, 1024),
+                                              config.classes, config.latentChannels);
+        defaults = config;
+        if (parser.isSet("image-prior") || parser.isSet("no-observation-injection"))
+            throw UsageError("--image-prior and --no-observation-injection are restoration options");
+    }
     if (config.kind == ModelKind::Classifier) {
         // The classifier's own defaults (width 16, two scales, 28x28 images, no prior).
         config = ModelConfig::newClassifierModel(config.imageChannels, intValue(parser, "image-size", 28, 4, 1024),

@@ -2,6 +2,7 @@
 #include "cli_options.h"
 #include "commands.h"
 #include "train_classifier.h"
+#include "train_meta.h"
 
 #include "core/models/checkpoint.h"
 #include "core/stop_signals.h"
@@ -61,9 +62,15 @@ int runTrain(const QStringList& arguments)
     parser.addOptions({
         {"output", "Checkpoint to write (and to resume from with --resume).", "file"},
         {"task",
-         "restore (default: restoration or generative models), classify (a classifier on clean images) or "
-         "adversarial (a classifier on images attacked at every step).",
+         "restore (default: restoration or generative models), classify (a classifier on clean images), adversarial "
+         "(a classifier on images attacked at every step) or meta (a few-shot model meta-trained on episodes).",
          "task", "restore"},
+        {"ways", "Meta-learning: classes per episode (default 5).", "N"},
+        {"shots", "Meta-learning: support images per class (default 5).", "K"},
+        {"queries", "Meta-learning: query images per class (default 15).", "N"},
+        {"episodes-per-step", "Meta-learning: episodes per step (default 2).", "N"},
+        {"inner-iters", "Meta-learning: JIIO iterations adapting the task vector (default 15).", "N"},
+        {"first-order", "Meta-learning: the first-order meta-gradient instead of the implicit one."},
         {"attack", "Adversarial training: the attack, jiio or pgd.", "attack", "jiio"},
         {"norm", "Adversarial training: the attack's ball, linf (default) or l2.", "norm", "linf"},
         {"eps", "Adversarial training: the ball's radius in pixel units (default 0.1).", "E"},
@@ -103,11 +110,15 @@ int runTrain(const QStringList& arguments)
     auto warn = [](const std::string& message) { std::fprintf(stderr, "warning: %s\n", message.c_str()); };
 
     const QString task = parser.value("task");
-    if (task != "restore" && task != "classify" && task != "adversarial")
-        throw UsageError("--task must be restore, classify or adversarial");
+    if (task != "restore" && task != "classify" && task != "adversarial" && task != "meta")
+        throw UsageError("--task must be restore, classify, adversarial or meta");
     ProgressBar bar;
     if (parser.isSet("resume") && readModelConfig(output).kind == ModelKind::Classifier)
         return resumeClassifier(parser, output, bar);
+    if (parser.isSet("resume") && readModelConfig(output).kind == ModelKind::FewShot)
+        return resumeMeta(parser, output, bar);
+    if (task == "meta" && !parser.isSet("resume"))
+        return trainMeta(parser, output, bar);
     if (task != "restore" && !parser.isSet("resume"))
         return trainClassifier(parser, output, task == "adversarial", bar);
     if (parser.isSet("resume")) {

@@ -272,6 +272,8 @@ bool MainWindow::loadModel(const QString& path)
         auto loaded = std::make_shared<LoadedModel>(jiio::loadModel(path.toStdString()));
         if (loaded->config.kind == ModelKind::Classifier)
             throw Error("this model is a classifier: open it in the Attack tab");
+        if (loaded->config.kind == ModelKind::FewShot)
+            throw Error("this model is a few-shot classifier: it adapts to episodes, it does not restore images");
         if (running_)
             throw Error("stop the running solve before changing the model");
         model_ = loaded;

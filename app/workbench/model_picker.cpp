@@ -24,7 +24,7 @@ ModelPicker::ModelPicker(QWidget* parent) : QWidget(parent), combo_(new QComboBo
         // Classifiers are the attack tab's; a file that cannot be read is
         // still listed, and choosing it says why it fails.
         try {
-            if (readModelConfig(path).kind == ModelKind::Classifier)
+            if (readsOutClasses(readModelConfig(path).kind))
                 continue;
         } catch (const Error&) {
         }

@@ -24,6 +24,9 @@ struct JiioOptions {
     double andersonLambda = 1e-4;
     InputConstraint constraint = InputConstraint::None;
     double radius = 0; // of the constraint ball
+    // Rows that are one problem (FixedPointOptions::coupledRows): the
+    // objective's project() then ties their inputs together.
+    int coupledRows = 1;
     // When positive, the (z, x) that the map is applied to at this evaluation
     // is kept in the result (the trainer's Jacobian penalty samples points of
     // the trajectory this way).

@@ -153,6 +153,7 @@ InputOptimizationResult runJiio(DeqModel& model, const StateLayout& layout, cons
     solverOptions.memory = options.andersonMemory;
     solverOptions.andersonBeta = options.andersonBeta;
     solverOptions.andersonLambda = options.andersonLambda;
+    solverOptions.coupledRows = options.coupledRows;
     // Keep the lowest-residual iterate, but take a slightly worse one whose
     // objective is clearly lower.
     solverOptions.bestResidualSlack = 1.5;

@@ -120,7 +120,9 @@ DeqModelImpl::DeqModelImpl(const ModelConfig& config) : config_(config)
     config_.validate();
     const int scales = config_.scales;
     const bool wn = config_.weightNorm;
-    const int64_t gridChannels = config_.latentChannels;
+    const bool fewShot = config_.kind == ModelKind::FewShot;
+    // A few-shot model injects its image; the task vector modulates that.
+    const int64_t gridChannels = fewShot ? config_.imageChannels : config_.latentChannels;
 
     if (config_.kind == ModelKind::Generative) {
         const int64_t side = config_.imageSize / config_.latentStride;
@@ -134,6 +136,15 @@ DeqModelImpl::DeqModelImpl(const ModelConfig& config) : config_(config)
         injectConv_.push_back(register_module("inject" + tag, Conv(gridChannels, c, 3, 1, wn, 1.0)));
         if (config_.imageConditioning) // "observe": the parameter name shipped files use
             conditionConv_.push_back(register_module("observe" + tag, Conv(conditioningChannels(), c, 3, 1, wn, 1.0)));
+        if (fewShot) {
+            // FiLM: (scale, shift) per channel from the task vector. The bias
+            // starts at zero so every task vector near zero leaves the
+            // injection as it is, the weight at PyTorch's default so that
+            // adapting v has a gradient from the first step.
+            auto film = torch::nn::Linear(config_.latentChannels, 2 * c);
+            torch::nn::init::zeros_(film->bias);
+            film_.push_back(register_module("film" + tag, film));
+        }
         conv1_.push_back(register_module("conv1_" + tag, Conv(c, c, 3, 1, wn, kCellGain)));
         conv2_.push_back(register_module("conv2_" + tag, Conv(c, c, 3, 1, wn, kCellGain)));
     }
@@ -156,7 +167,9 @@ DeqModelImpl::DeqModelImpl(const ModelConfig& config) : config_(config)
             fuse_[s][t] = register_module("fuse" + std::to_string(t) + "to" + std::to_string(s), path);
         }
     }
-    if (config_.kind == ModelKind::Classifier) {
+    if (fewShot) // v0, the task vector adaptation starts from (meta-learned)
+        taskInit_ = register_parameter("task_init", torch::zeros({config_.latentChannels}));
+    if (readsOutClasses(config_.kind)) {
         int64_t features = 0;
         for (int s = 0; s < scales; ++s)
             features += channelsAt(s) * kClassifierPoolSide * kClassifierPoolSide;
@@ -181,7 +194,7 @@ void DeqModelImpl::setJiioIterations(int iterations)
 
 int64_t DeqModelImpl::conditioningChannels() const
 {
-    if (config_.kind == ModelKind::Classifier)
+    if (readsOutClasses(config_.kind))
         return config_.imageChannels;
     return config_.imageConditioning ? config_.imageChannels + 2 : 0;
 }
@@ -198,14 +211,14 @@ StateLayout DeqModelImpl::layout(int64_t height, int64_t width, const torch::Ten
         result.zShapes.push_back({channelsAt(s), height >> s, width >> s});
         result.zSize += channelsAt(s) * (height >> s) * (width >> s);
     }
-    if (config_.kind == ModelKind::Generative)
+    if (config_.kind == ModelKind::Generative || config_.kind == ModelKind::FewShot)
         result.latentShape = {config_.latentChannels};
     else
         result.latentShape = {config_.latentChannels, height / config_.latentStride, width / config_.latentStride};
     result.latentSize = 1;
     for (auto d : result.latentShape)
         result.latentSize *= d;
-    const bool classifier = config_.kind == ModelKind::Classifier;
+    const bool classifier = readsOutClasses(config_.kind);
     if (!(config_.imageConditioning || classifier) || !conditioning.defined())
         return result;
     TORCH_CHECK(conditioning.dim() == 4 && conditioning.size(1) == conditioningChannels()
@@ -214,7 +227,7 @@ StateLayout DeqModelImpl::layout(int64_t height, int64_t width, const torch::Ten
                 conditioning.sizes());
     // Pooled once per layout, not at every evaluation of f.
     const auto features = conditioning.contiguous(at::MemoryFormat::ChannelsLast);
-    if (classifier) { // the clean image; x perturbs it at full resolution
+    if (classifier) { // the image: a perturbation x is added to it, or a task vector x modulates it
         result.conditioning.push_back(features);
         return result;
     }
@@ -265,6 +278,8 @@ torch::Tensor DeqModelImpl::latentGrid(const torch::Tensor& latent, const StateL
 
 std::vector<torch::Tensor> DeqModelImpl::inject(const torch::Tensor& latent, const StateLayout& layout)
 {
+    if (config_.kind == ModelKind::FewShot)
+        return modulatedInjection(latent, layout);
     const torch::Tensor grid = latentGrid(latent, layout);
     std::vector<torch::Tensor> injection;
     for (int s = 0; s < config_.scales; ++s)
@@ -273,6 +288,22 @@ std::vector<torch::Tensor> DeqModelImpl::inject(const torch::Tensor& latent, con
         TORCH_CHECK(layout.conditioning.size() == injection.size(), kNeedsConditioning);
         for (int s = 0; s < config_.scales; ++s)
             injection[s] = injection[s] + conditionConv_[s]->forward(layout.conditioning[s]);
+    }
+    return injection;
+}
+
+std::vector<torch::Tensor> DeqModelImpl::modulatedInjection(const torch::Tensor& task, const StateLayout& layout)
+{
+    TORCH_CHECK(!layout.conditioning.empty(), "a few-shot model needs its images: pass them to layout()");
+    const auto& image = layout.conditioning.front();
+    TORCH_CHECK(task.size(0) == image.size(0), "one task vector per image: ", task.size(0), " for ", image.size(0));
+    std::vector<torch::Tensor> injection;
+    for (int s = 0; s < config_.scales; ++s) {
+        const int64_t c = channelsAt(s);
+        const auto film = F::linear(task, parameterValue(film_[s]->weight), parameterValue(film_[s]->bias))
+                              .view({task.size(0), 2 * c, 1, 1});
+        const auto base = injectConv_[s]->forward(resize(image, layout.zShapes[s][1], layout.zShapes[s][2]));
+        injection.push_back(base * (1 + film.narrow(1, 0, c)) + film.narrow(1, c, c));
     }
     return injection;
 }
@@ -311,8 +342,8 @@ torch::Tensor DeqModelImpl::f(const torch::Tensor& z, const torch::Tensor& laten
 torch::Tensor DeqModelImpl::readout(const torch::Tensor& z, const torch::Tensor& latent, const StateLayout& layout)
 {
     const auto parts = unpack(z, layout);
-    if (config_.kind == ModelKind::Classifier)
-        return classLogits(parts);
+    if (readsOutClasses(config_.kind))
+        return classLogits(poolScales(parts));
     torch::Tensor u = parts[0];
     for (int s = 1; s < config_.scales; ++s)
         u = u + resize(readoutLift_[s - 1]->forward(parts[s]), layout.height, layout.width);
@@ -334,15 +365,25 @@ torch::Tensor DeqModelImpl::readout(const torch::Tensor& z, const torch::Tensor&
     return image.contiguous();
 }
 
-torch::Tensor DeqModelImpl::classLogits(const std::vector<torch::Tensor>& parts)
+torch::Tensor DeqModelImpl::poolScales(const std::vector<torch::Tensor>& parts)
 {
     std::vector<torch::Tensor> pooled;
     for (const auto& part : parts)
         pooled.push_back(F::adaptive_avg_pool2d(part, F::AdaptiveAvgPool2dFuncOptions(kClassifierPoolSide))
                              .contiguous()
                              .flatten(1));
-    return F::linear(torch::cat(pooled, 1), parameterValue(classifierHead_->weight),
-                     parameterValue(classifierHead_->bias));
+    return torch::cat(pooled, 1);
+}
+
+torch::Tensor DeqModelImpl::pooledFeatures(const torch::Tensor& z, const StateLayout& layout) const
+{
+    TORCH_CHECK(readsOutClasses(config_.kind), "only classifying models have pooled features");
+    return poolScales(unpack(z, layout));
+}
+
+torch::Tensor DeqModelImpl::classLogits(const torch::Tensor& features)
+{
+    return F::linear(features, parameterValue(classifierHead_->weight), parameterValue(classifierHead_->bias));
 }
 
 int64_t DeqModelImpl::parameterCount() const

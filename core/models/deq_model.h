@@ -91,13 +91,21 @@ public:
     // classifier, class logits [B, classes]. Other models read z alone.
     torch::Tensor readout(const torch::Tensor& z, const torch::Tensor& latent, const StateLayout& layout);
 
+    // A classifying model's features of z: each scale pooled to a fixed
+    // grid, flattened, [B, features]; what its linear head reads.
+    torch::Tensor pooledFeatures(const torch::Tensor& z, const StateLayout& layout) const;
+
     int64_t parameterCount() const;
+    // A few-shot model's v0: the task vector adaptation starts from, [taskDimensions].
+    const torch::Tensor& taskInit() const { return taskInit_; }
 
 private:
     std::vector<torch::Tensor> unpack(const torch::Tensor& z, const StateLayout& layout) const;
     torch::Tensor baseImage(const StateLayout& layout) const;
-    torch::Tensor classLogits(const std::vector<torch::Tensor>& parts);
+    torch::Tensor classLogits(const torch::Tensor& features);
+    static torch::Tensor poolScales(const std::vector<torch::Tensor>& parts);
     torch::Tensor latentGrid(const torch::Tensor& latent, const StateLayout& layout);
+    std::vector<torch::Tensor> modulatedInjection(const torch::Tensor& task, const StateLayout& layout);
     int64_t channelsAt(int scale) const { return int64_t(config_.width) << scale; }
 
     ModelConfig config_;
@@ -111,6 +119,8 @@ private:
     Conv readoutConv_{nullptr}, readoutOut_{nullptr};
     torch::nn::GroupNorm readoutNorm_{nullptr};
     torch::nn::Linear classifierHead_{nullptr}; // pooled scales -> logits (classifiers)
+    std::vector<torch::nn::Linear> film_;       // task vector -> (scale, shift) per scale (few-shot)
+    torch::Tensor taskInit_;                    // v0 (few-shot)
 };
 TORCH_MODULE(DeqModel);
 

@@ -41,6 +41,8 @@ std::string toString(ModelKind kind)
         return "generative";
     case ModelKind::Classifier:
         return "classifier";
+    case ModelKind::FewShot:
+        return "fewshot";
     }
     return "unknown";
 }
@@ -53,6 +55,8 @@ ModelKind modelKindFromString(const std::string& text)
         return ModelKind::Generative;
     if (text == "classifier")
         return ModelKind::Classifier;
+    if (text == "fewshot")
+        return ModelKind::FewShot;
     throw Error("model configuration: unknown model kind '" + text + "'");
 }
 
@@ -86,6 +90,25 @@ ModelConfig ModelConfig::newClassifierModel(int channels, int imageSize, int cla
     return config;
 }
 
+ModelConfig ModelConfig::newFewShotModel(int channels, int imageSize, int ways, int taskDimensions)
+{
+    ModelConfig config;
+    config.kind = ModelKind::FewShot;
+    config.imageChannels = channels;
+    config.latentChannels = taskDimensions;
+    config.latentStride = 1;
+    config.imageSize = imageSize;
+    config.classes = ways;
+    config.width = 16;
+    config.scales = 2;
+    // lambda of the proximal term (lambda/2)|v - v0|^2 against the support's
+    // mean cross-entropy: strong enough to keep v* near v0 (a well-posed
+    // inner problem, a contractive JIIO map), weak enough to let it move.
+    config.priorWeight = 0.1;
+    config.jiioIterations = 20;
+    return config;
+}
+
 int ModelConfig::alignment() const
 {
     const int pyramid = 1 << (scales - 1);
@@ -96,6 +119,8 @@ ModelConfig ModelConfig::newModel(ModelKind kind)
 {
     if (kind == ModelKind::Classifier) // Fashion-MNIST's
         return newClassifierModel(1, 28, 10);
+    if (kind == ModelKind::FewShot) // 28x28 gray, up to 5 ways
+        return newFewShotModel(1, 28, 5, 32);
     ModelConfig config;
     config.kind = kind;
     config.imageConditioning = kind == ModelKind::Restoration;
@@ -146,6 +171,7 @@ void ModelConfig::validate() const
             "a model whose input is the image needs latent channels = image channels and latent stride 1");
     require(kind != ModelKind::Classifier || (latentChannels == imageChannels && latentStride == 1),
             "a classifier's input is a perturbation of the image: latent channels = image channels, stride 1");
+    require(kind != ModelKind::FewShot || latentStride == 1, "a few-shot model's input is a task vector: stride 1");
     require(classes >= 2 && classes <= 1000, "classes must be in [2, 1000]");
 }
 
@@ -169,7 +195,7 @@ std::string ModelConfig::toText() const
         << "prior_weight = " << priorWeight << "\n"
         << "observation_injection = " << (imageConditioning ? 1 : 0) << "\n"
         << "image_input = " << (imageInput ? 1 : 0) << "\n";
-    if (kind == ModelKind::Classifier)
+    if (readsOutClasses(kind))
         out << "classes = " << classes << "\n";
     for (const auto& [key, value] : provenance)
         out << kProvenancePrefix << key << " = " << value << "\n";

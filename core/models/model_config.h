@@ -8,8 +8,13 @@ namespace jiio {
 // grid to an image of any size; a generative model decodes one latent code per
 // fixed-size image (the Fashion-MNIST setting); a classifier reads class
 // logits out of the equilibrium of a fixed-size image, whose perturbation is
-// the optimised input (adversarial attacks).
-enum class ModelKind { Restoration, Generative, Classifier };
+// the optimised input (adversarial attacks); a few-shot classifier's
+// optimised input is a task vector shared by every image of an episode, which
+// modulates the cell's injection (meta-learning).
+enum class ModelKind { Restoration, Generative, Classifier, FewShot };
+
+// Whether a model of this kind reads class logits out of its equilibrium.
+inline bool readsOutClasses(ModelKind kind) { return kind == ModelKind::Classifier || kind == ModelKind::FewShot; }
 
 std::string toString(ModelKind kind);
 ModelKind modelKindFromString(const std::string& text);
@@ -43,7 +48,7 @@ struct ModelConfig {
     // reaches the solution only through the objective (data fidelity on x
     // plus the learned prior |x - h|^2), which JIIO minimises.
     bool imageInput = false;
-    int classes = 10; // Classifier only
+    int classes = 10; // Classifier: its classes; FewShot: the most ways an episode may have
     std::map<std::string, std::string> provenance;
 
     // What a new model starts from: the defaults above, plus image
@@ -57,6 +62,10 @@ struct ModelConfig {
     // channels: the optimised input is a perturbation of the image (latent
     // channels = channels, stride 1), pixel values in [0, 1].
     static ModelConfig newClassifierModel(int channels, int imageSize, int classes);
+    // A new few-shot classifier of imageSize x imageSize images: the optimised
+    // input is a task vector of `taskDimensions` (latentChannels), adapted per
+    // episode with the proximal weight priorWeight (lambda); up to `ways` classes.
+    static ModelConfig newFewShotModel(int channels, int imageSize, int ways, int taskDimensions);
     // The default group count when it divides `width`, else one group.
     static int groupsFor(int width);
     // Spatial sizes must be multiples of this.

@@ -26,6 +26,8 @@ std::string locateDefaultGenerativeModel();
 inline constexpr const char* kClassifierModelName = "fashion-classifier.pt";
 inline constexpr const char* kRobustJiioModelName = "fashion-robust-jiio.pt";
 inline constexpr const char* kRobustPgdModelName = "fashion-robust-pgd.pt";
+// The shipped few-shot model (meta-learning).
+inline constexpr const char* kFewShotModelName = "fewshot-meta.pt";
 // The path of a shipped model by file name; throws jiio::Error naming the
 // folders searched when it is missing.
 std::string locateShippedModel(const std::string& name);

@@ -47,6 +47,8 @@ torch::Tensor andersonSolve(FixedPointProblem& problem, const torch::Tensor& v0,
     const auto batch = v0.size(0);
     const auto dim = v0.size(1);
     const int memory = std::max(1, options.memory);
+    const int64_t group = std::max(1, options.coupledRows);
+    TORCH_CHECK(batch % group == 0, "Anderson: a batch of ", batch, " rows is not made of groups of ", group);
     const auto opts = v0.options();
 
     // Store G(v_i) and g_i = G(v_i) - v_i rather than v_i: with beta = 1 the
@@ -68,7 +70,10 @@ torch::Tensor andersonSolve(FixedPointProblem& problem, const torch::Tensor& v0,
         images.select(1, slot).copy_(gv);
 
         const auto active = residuals.narrow(1, 0, filled);
-        const auto dots = batchedDots(active, g); // [B, filled]
+        auto dots = batchedDots(active, g); // [B, filled]
+        if (group > 1) // one Gram matrix per group, the sum of its rows'
+            dots = dots.view({batch / group, group, filled}).sum(1, true).expand({batch / group, group, filled})
+                       .reshape({batch, filled});
         gram.select(1, slot).narrow(1, 0, filled).copy_(dots);
         gram.select(2, slot).narrow(1, 0, filled).copy_(dots);
 

@@ -65,6 +65,11 @@ struct FixedPointOptions {
     int memory = 5;             // Anderson / Broyden history length
     double andersonBeta = 1.0;  // mixing between G-history and v-history
     double andersonLambda = 1e-4;
+    // Anderson: consecutive groups of this many rows are one problem (rows
+    // that share a variable, such as the images of an episode sharing a task
+    // vector) and mix with one set of weights, from the group's summed Gram
+    // matrix. The batch must be a multiple of it.
+    int coupledRows = 1;
     // Divergence: residual this many times above the best one seen.
     double divergenceFactor = 1e4;
     // Cost-aware best iterate: accept a residual up to this factor above the

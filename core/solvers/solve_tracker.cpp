@@ -43,10 +43,30 @@ SolveTracker::SolveTracker(FixedPointProblem& problem, const FixedPointOptions& 
 
 torch::Tensor SolveTracker::sampleResidual(const torch::Tensor& gv, const torch::Tensor& change) const
 {
-    auto absolute = change.norm(2, 1);
+    auto absolute = groupNorm(change);
     if (!options_.relativeResidual)
         return absolute;
-    return absolute / (gv.norm(2, 1) + kTiny);
+    return absolute / (groupNorm(gv) + kTiny);
+}
+
+// Per row [B]: the norm of the row's group of coupled rows, so that a group
+// converges, and is kept at its best iterate, as one problem.
+torch::Tensor SolveTracker::groupNorm(const torch::Tensor& rows) const
+{
+    const int64_t group = std::max(1, options_.coupledRows);
+    if (group == 1)
+        return rows.norm(2, 1);
+    const auto squares = rows.square().sum(1).view({-1, group}).sum(1, true);
+    return squares.sqrt().expand({squares.size(0), group}).reshape({-1});
+}
+
+torch::Tensor SolveTracker::groupMean(const torch::Tensor& values) const
+{
+    const int64_t group = std::max(1, options_.coupledRows);
+    if (group == 1 || !values.defined())
+        return values;
+    const auto means = values.view({-1, group}).mean(1, true);
+    return means.expand({means.size(0), group}).reshape({-1});
 }
 
 void SolveTracker::updateBest(const torch::Tensor& v, const torch::Tensor& residual, const torch::Tensor& objective)
@@ -77,7 +97,7 @@ bool SolveTracker::record(const torch::Tensor& v, const torch::Tensor& gv, torch
     if (!change.defined())
         change = gv - v;
     const auto residual = sampleResidual(gv, change);
-    const auto objective = problem_.lastObjective();
+    const auto objective = groupMean(problem_.lastObjective());
     const bool finite = torch::isfinite(residual).all().item<bool>();
     const double worstBefore = bestResidual_.max().item<double>();
 

@@ -20,6 +20,8 @@ public:
 
 private:
     torch::Tensor sampleResidual(const torch::Tensor& gv, const torch::Tensor& change) const;
+    torch::Tensor groupNorm(const torch::Tensor& rows) const;
+    torch::Tensor groupMean(const torch::Tensor& values) const;
     void updateBest(const torch::Tensor& v, const torch::Tensor& residual, const torch::Tensor& objective);
 
     FixedPointProblem& problem_;

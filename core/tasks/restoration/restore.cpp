@@ -85,6 +85,8 @@ void validateRestore(const ModelConfig& config, const ImageData& observed, const
 {
     if (config.kind == ModelKind::Classifier)
         throw Error("this model is a classifier: it attacks and classifies images (jiio attack), it does not restore them");
+    if (config.kind == ModelKind::FewShot)
+        throw Error("this model is a few-shot classifier: it adapts to episodes (jiio eval --task meta), it does not restore images");
     const bool generative = config.kind == ModelKind::Generative;
     if (generative && (observed.width() > config.imageSize || observed.height() > config.imageSize))
         throw Error("the model generates " + std::to_string(config.imageSize) + "x" + std::to_string(config.imageSize)

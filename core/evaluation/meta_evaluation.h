@@ -1,0 +1,62 @@
+#pragma once
+#include "tasks/meta/adaptation.h"
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace jiio {
+
+// How a few-shot model is judged: on many episodes of classes it never
+// trained on, adapted by JIIO, by the naive inner loop at the same budget, not
+// at all (v0), and by nearest-centroid classification of its features (a
+// strong simple baseline that needs no inner loop).
+struct MetaEvalOptions {
+    int episodes = 600;
+    int queries = 15; // per class
+    AdaptationOptions adaptation; // JIIO's; the naive loop takes the same budget and step
+    int batchEpisodes = 20;       // adapted together (each its own problem)
+    int timingEpisodes = 20;      // the inner-loop timing: episodes, one at a time
+    int timingJiioIterations = 200; // room for JIIO to reach the naive loop's objective
+    uint64_t seed = 0;
+    std::function<void(const std::string&)> progress;
+};
+
+struct MeanWithInterval {
+    double mean = 0; // percent
+    double ci95 = 0; // half-width of the 95 % confidence interval over episodes
+};
+
+// One setting: a pool, ways and shots.
+struct MetaSetting {
+    std::string domain; // "in-domain" or "cross-domain"
+    std::string pool;
+    int ways = 0, shots = 0, episodes = 0;
+    MeanWithInterval jiio, naive, noAdaptation, centroid;
+    // Inner-loop time per episode to the same inner objective (the naive
+    // loop's final one, judged at the true equilibrium).
+    double targetObjective = 0;
+    double naiveSeconds = 0, jiioSeconds = 0; // NaN when not reached
+    int64_t naiveEvaluations = 0, jiioEvaluations = 0;
+    double innerSpeedup = 0; // naiveSeconds / jiioSeconds
+};
+
+struct MetaReport {
+    std::string model;
+    std::string trainingNote;
+    int iterations = 0; // the inner budget
+    std::vector<MetaSetting> settings;
+};
+
+// Evaluates on `inDomain` (ways = its class count, at most the model's) and
+// `crossDomain` (the model's ways), each at 1 and 5 shots.
+MetaReport evaluateFewShot(DeqModel& model, const std::string& modelName, const FewShotPool& inDomain,
+                           const FewShotPool& crossDomain, const MetaEvalOptions& options,
+                           const std::vector<int>& shots = {1, 5});
+
+std::string metaTable(const MetaReport& report);
+// Top level: the cross-domain 5-way 5-shot setting (or the last one), the
+// others nested under "settings".
+std::string metaJson(const MetaReport& report);
+
+} // namespace jiio

@@ -1,0 +1,55 @@
+#include "training/training_loop.h"
+
+#include <chrono>
+#include <filesystem>
+
+namespace jiio {
+
+TrainingProgress runTrainingLoop(TrainingCounters& counters, const TrainingHooks& hooks, TrainingObserver& observer)
+{
+    TrainingProgress progress;
+    progress.steps = counters.steps;
+    progress.step = counters.step;
+    const auto start = std::chrono::steady_clock::now();
+    const double secondsBefore = counters.seconds;
+    const int firstStep = counters.step;
+    while (counters.step < counters.steps && !observer.stopRequested()) {
+        progress.loss = hooks.step();
+        ++counters.step;
+        progress.adjointResidual = hooks.adjointResidual();
+        progress.step = counters.step;
+        const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        counters.seconds = secondsBefore + elapsed;
+        progress.stepsPerSecond = (counters.step - firstStep) / std::max(elapsed, 1e-9);
+        progress.etaSeconds = (counters.steps - counters.step) / std::max(progress.stepsPerSecond, 1e-9);
+        progress.learningRate = hooks.learningRate();
+        progress.validationAccuracy = std::nan("");
+        if (hooks.validateEvery > 0
+            && (counters.step % hooks.validateEvery == 0 || counters.step == counters.steps)) {
+            progress.validationAccuracy = hooks.validate();
+            if (!std::isfinite(counters.bestScore) || progress.validationAccuracy > counters.bestScore) {
+                counters.bestScore = progress.validationAccuracy;
+                counters.bestStep = counters.step;
+                hooks.saveBest();
+            }
+        }
+        observer.onProgress(progress);
+        if (hooks.checkpointEvery > 0 && counters.step % hooks.checkpointEvery == 0
+            && counters.step < counters.steps) {
+            hooks.saveCheckpoint();
+            observer.onCheckpoint(counters.step, hooks.checkpointPath);
+        }
+    }
+    hooks.saveCheckpoint();
+    observer.onCheckpoint(counters.step, hooks.checkpointPath);
+    return progress;
+}
+
+std::string bestModelPathFor(const std::string& checkpointPath)
+{
+    const std::filesystem::path checkpoint(checkpointPath);
+    return (checkpoint.parent_path() / (checkpoint.stem().string() + "-best" + checkpoint.extension().string()))
+        .string();
+}
+
+} // namespace jiio
