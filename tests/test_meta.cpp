@@ -87,6 +87,11 @@ double outerLoss(DeqModel& model, const std::vector<Episode>& episodes)
     return torch::nn::functional::cross_entropy(logits, queries.labels).item<double>();
 }
 
+class QuietTraining final : public TrainingObserver {
+public:
+    void onProgress(const TrainingProgress&) override {}
+};
+
 } // namespace
 
 class TestMeta : public QObject {
@@ -210,6 +215,51 @@ private slots:
             ++i;
         }
         QVERIFY(std::abs(firstOrder - numeric) > 1e-3 * std::abs(numeric));
+    }
+
+    void shortMetaTrainingAdaptsBetterThanNoAdaptation()
+    {
+        // Six classes, each a fixed pattern under noise: learnable in a few steps.
+        torch::manual_seed(9);
+        const auto patterns = torch::rand({6, 1, 12, 12});
+        FewShotPool pool;
+        pool.data.labels = torch::arange(6, torch::kInt64).repeat_interleave(20);
+        pool.data.images =
+            (patterns.index_select(0, pool.data.labels) + 0.3 * torch::randn({120, 1, 12, 12})).clamp(0, 1);
+        pool.classes = {0, 1, 2, 3, 4, 5};
+        pool.name = "patterns";
+
+        auto model = test::tinyFewShotModel();
+        MetaTrainingOptions options;
+        options.steps = 4;
+        options.ways = 3;
+        options.shots = 2;
+        options.queries = 3;
+        options.adaptation.iterations = 8;
+        options.validationEpisodes = 6;
+        options.validateEvery = 4;
+        QTemporaryDir dir;
+        MetaTrainer trainer(model, options, pool, pool, dir.filePath("meta.pt").toStdString());
+        QuietTraining quiet;
+        const auto last = trainer.run(quiet);
+        QCOMPARE(last.step, 4);
+        QVERIFY(std::isfinite(last.loss));
+        QVERIFY(std::filesystem::exists(trainer.bestModelPath()));
+
+        double adapted = 0, unadapted = 0;
+        for (uint64_t seed = 0; seed < 6; ++seed) {
+            const std::vector<Episode> episode{drawEpisode(pool, 3, 2, 3, 100 + seed)};
+            NullObserver none;
+            const auto adaptation = adaptTaskVectors(trainer.model(), episode, options.adaptation, none);
+            const auto queries = queryRows(episode);
+            adapted += accuracyPercent(
+                classifyWithTasks(trainer.model(), queries, adaptation.tasks, fewShotForward()).logits, queries.labels);
+            const auto v0 = trainer.model()->taskInit().detach().unsqueeze(0);
+            unadapted += accuracyPercent(classifyWithTasks(trainer.model(), queries, v0, fewShotForward()).logits,
+                                         queries.labels);
+        }
+        qInfo("query accuracy after 4 meta-training steps: %.1f %% adapted, %.1f %% at v0", adapted / 6, unadapted / 6);
+        QVERIFY(adapted / 6 >= unadapted / 6 + 20);
     }
 };
 

@@ -50,7 +50,7 @@ DeqModel tinyClassifier(bool doublePrecision, uint64_t seed)
 DeqModel tinyFewShotModel(bool doublePrecision, uint64_t seed)
 {
     torch::manual_seed(seed);
-    ModelConfig config = ModelConfig::newFewShotModel(1, 12, 3, 4);
+    ModelConfig config = ModelConfig::newFewShotModel(1, 12, 3, 4, 4);
     config.width = 8;
     config.groups = 2;
     DeqModel model(config);

@@ -15,8 +15,8 @@ DeqModel tinyModel(int channels = 1, bool doublePrecision = false, uint64_t seed
 // A small random classifier of 12x12 gray images into 3 classes.
 DeqModel tinyClassifier(bool doublePrecision = false, uint64_t seed = 7);
 
-// A small random few-shot model of 12x12 gray images, up to 3 ways, a
-// 4-dimensional task vector.
+// A small random few-shot model of 12x12 gray images, up to 3 ways, a task
+// vector of 4 modulation dimensions and a 4-dimensional embedding per class.
 DeqModel tinyFewShotModel(bool doublePrecision = false, uint64_t seed = 7);
 
 // Multiplies the weight-norm gains of the cell's convolutions: > 1 makes the

@@ -168,12 +168,16 @@ DeqModelImpl::DeqModelImpl(const ModelConfig& config) : config_(config)
         }
     }
     if (fewShot) // v0, the task vector adaptation starts from (meta-learned)
-        taskInit_ = register_parameter("task_init", torch::zeros({config_.latentChannels}));
+        taskInit_ = register_parameter("task_init", torch::zeros({config_.taskVectorSize()}));
     if (readsOutClasses(config_.kind)) {
         int64_t features = 0;
         for (int s = 0; s < scales; ++s)
             features += channelsAt(s) * kClassifierPoolSide * kClassifierPoolSide;
-        classifierHead_ = register_module("classifier_head", torch::nn::Linear(features, config_.classes));
+        if (config_.classEmbedding > 0)
+            classProjection_ =
+                register_module("class_projection", torch::nn::Linear(features, config_.classEmbedding));
+        else
+            classifierHead_ = register_module("classifier_head", torch::nn::Linear(features, config_.classes));
         return;
     }
     for (int s = 1; s < scales; ++s)
@@ -211,7 +215,9 @@ StateLayout DeqModelImpl::layout(int64_t height, int64_t width, const torch::Ten
         result.zShapes.push_back({channelsAt(s), height >> s, width >> s});
         result.zSize += channelsAt(s) * (height >> s) * (width >> s);
     }
-    if (config_.kind == ModelKind::Generative || config_.kind == ModelKind::FewShot)
+    if (config_.kind == ModelKind::FewShot)
+        result.latentShape = {config_.taskVectorSize()};
+    else if (config_.kind == ModelKind::Generative)
         result.latentShape = {config_.latentChannels};
     else
         result.latentShape = {config_.latentChannels, height / config_.latentStride, width / config_.latentStride};
@@ -298,9 +304,10 @@ std::vector<torch::Tensor> DeqModelImpl::modulatedInjection(const torch::Tensor&
     const auto& image = layout.conditioning.front();
     TORCH_CHECK(task.size(0) == image.size(0), "one task vector per image: ", task.size(0), " for ", image.size(0));
     std::vector<torch::Tensor> injection;
+    const auto context = task.narrow(1, 0, config_.latentChannels);
     for (int s = 0; s < config_.scales; ++s) {
         const int64_t c = channelsAt(s);
-        const auto film = F::linear(task, parameterValue(film_[s]->weight), parameterValue(film_[s]->bias))
+        const auto film = F::linear(context, parameterValue(film_[s]->weight), parameterValue(film_[s]->bias))
                               .view({task.size(0), 2 * c, 1, 1});
         const auto base = injectConv_[s]->forward(resize(image, layout.zShapes[s][1], layout.zShapes[s][2]));
         injection.push_back(base * (1 + film.narrow(1, 0, c)) + film.narrow(1, c, c));
@@ -342,6 +349,8 @@ torch::Tensor DeqModelImpl::f(const torch::Tensor& z, const torch::Tensor& laten
 torch::Tensor DeqModelImpl::readout(const torch::Tensor& z, const torch::Tensor& latent, const StateLayout& layout)
 {
     const auto parts = unpack(z, layout);
+    if (readsOutClasses(config_.kind) && config_.classEmbedding > 0)
+        return embeddingLogits(poolScales(parts), latent);
     if (readsOutClasses(config_.kind))
         return classLogits(poolScales(parts));
     torch::Tensor u = parts[0];
@@ -379,6 +388,19 @@ torch::Tensor DeqModelImpl::pooledFeatures(const torch::Tensor& z, const StateLa
 {
     TORCH_CHECK(readsOutClasses(config_.kind), "only classifying models have pooled features");
     return poolScales(unpack(z, layout));
+}
+
+torch::Tensor DeqModelImpl::embeddingLogits(const torch::Tensor& features, const torch::Tensor& task)
+{
+    // Unit-length projected features: the cross-entropy's curvature in the
+    // embeddings is then at most 1/2 whatever the features' scale, so a fixed
+    // step on the task vector stays stable while the network learns.
+    const auto projected = F::normalize(F::linear(features, parameterValue(classProjection_->weight),
+                                                  parameterValue(classProjection_->bias)),
+                                        F::NormalizeFuncOptions().dim(1).eps(1e-6));
+    const auto embeddings = task.narrow(1, config_.latentChannels, int64_t(config_.classes) * config_.classEmbedding)
+                                .view({task.size(0), config_.classes, config_.classEmbedding});
+    return torch::bmm(embeddings, projected.unsqueeze(2)).squeeze(2);
 }
 
 torch::Tensor DeqModelImpl::classLogits(const torch::Tensor& features)

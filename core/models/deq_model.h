@@ -88,7 +88,9 @@ public:
     // Readout h(z, x): [B, zSize] -> images [B, C, H, W] in the normalised
     // range [-1, 1]; for a conditioned model, the base image plus a correction;
     // for a model whose input is the image, x plus a correction; for a
-    // classifier, class logits [B, classes]. Other models read z alone.
+    // classifier, class logits [B, classes] (a few-shot model with class
+    // embeddings scores its projected features against the embeddings in x).
+    // Other models read z alone.
     torch::Tensor readout(const torch::Tensor& z, const torch::Tensor& latent, const StateLayout& layout);
 
     // A classifying model's features of z: each scale pooled to a fixed
@@ -103,6 +105,7 @@ private:
     std::vector<torch::Tensor> unpack(const torch::Tensor& z, const StateLayout& layout) const;
     torch::Tensor baseImage(const StateLayout& layout) const;
     torch::Tensor classLogits(const torch::Tensor& features);
+    torch::Tensor embeddingLogits(const torch::Tensor& features, const torch::Tensor& task);
     static torch::Tensor poolScales(const std::vector<torch::Tensor>& parts);
     torch::Tensor latentGrid(const torch::Tensor& latent, const StateLayout& layout);
     std::vector<torch::Tensor> modulatedInjection(const torch::Tensor& task, const StateLayout& layout);
@@ -120,6 +123,7 @@ private:
     torch::nn::GroupNorm readoutNorm_{nullptr};
     torch::nn::Linear classifierHead_{nullptr}; // pooled scales -> logits (classifiers)
     std::vector<torch::nn::Linear> film_;       // task vector -> (scale, shift) per scale (few-shot)
+    torch::nn::Linear classProjection_{nullptr}; // pooled scales -> class-embedding space (few-shot)
     torch::Tensor taskInit_;                    // v0 (few-shot)
 };
 TORCH_MODULE(DeqModel);

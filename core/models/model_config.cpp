@@ -90,7 +90,8 @@ ModelConfig ModelConfig::newClassifierModel(int channels, int imageSize, int cla
     return config;
 }
 
-ModelConfig ModelConfig::newFewShotModel(int channels, int imageSize, int ways, int taskDimensions)
+ModelConfig ModelConfig::newFewShotModel(int channels, int imageSize, int ways, int taskDimensions,
+                                         int classEmbedding)
 {
     ModelConfig config;
     config.kind = ModelKind::FewShot;
@@ -99,6 +100,7 @@ ModelConfig ModelConfig::newFewShotModel(int channels, int imageSize, int ways, 
     config.latentStride = 1;
     config.imageSize = imageSize;
     config.classes = ways;
+    config.classEmbedding = classEmbedding;
     config.width = 16;
     config.scales = 2;
     // lambda of the proximal term (lambda/2)|v - v0|^2 against the support's
@@ -172,6 +174,8 @@ void ModelConfig::validate() const
     require(kind != ModelKind::Classifier || (latentChannels == imageChannels && latentStride == 1),
             "a classifier's input is a perturbation of the image: latent channels = image channels, stride 1");
     require(kind != ModelKind::FewShot || latentStride == 1, "a few-shot model's input is a task vector: stride 1");
+    require(classEmbedding >= 0 && classEmbedding <= 1024, "class embedding size must be in [0, 1024]");
+    require(classEmbedding == 0 || kind == ModelKind::FewShot, "only few-shot models have class embeddings");
     require(classes >= 2 && classes <= 1000, "classes must be in [2, 1000]");
 }
 
@@ -197,6 +201,8 @@ std::string ModelConfig::toText() const
         << "image_input = " << (imageInput ? 1 : 0) << "\n";
     if (readsOutClasses(kind))
         out << "classes = " << classes << "\n";
+    if (classEmbedding > 0)
+        out << "class_embedding = " << classEmbedding << "\n";
     for (const auto& [key, value] : provenance)
         out << kProvenancePrefix << key << " = " << value << "\n";
     return out.str();
@@ -252,6 +258,8 @@ ModelConfig ModelConfig::fromText(const std::string& text)
             config.imageInput = toInt(key, value) != 0;
         } else if (key == "classes") {
             config.classes = toInt(key, value);
+        } else if (key == "class_embedding") {
+            config.classEmbedding = toInt(key, value);
         } else if (key.rfind(kProvenancePrefix, 0) == 0) {
             config.provenance[key.substr(std::string(kProvenancePrefix).size())] = value;
         } else {

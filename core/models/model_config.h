@@ -49,6 +49,11 @@ struct ModelConfig {
     // plus the learned prior |x - h|^2), which JIIO minimises.
     bool imageInput = false;
     int classes = 10; // Classifier: its classes; FewShot: the most ways an episode may have
+    // FewShot: the task vector holds, after its latentChannels of cell
+    // modulation, one embedding of this size per class slot, and the logits
+    // are the slots' embeddings against a learned projection of the pooled
+    // equilibrium features (0: a fixed linear head instead).
+    int classEmbedding = 0;
     std::map<std::string, std::string> provenance;
 
     // What a new model starts from: the defaults above, plus image
@@ -63,9 +68,13 @@ struct ModelConfig {
     // channels = channels, stride 1), pixel values in [0, 1].
     static ModelConfig newClassifierModel(int channels, int imageSize, int classes);
     // A new few-shot classifier of imageSize x imageSize images: the optimised
-    // input is a task vector of `taskDimensions` (latentChannels), adapted per
-    // episode with the proximal weight priorWeight (lambda); up to `ways` classes.
-    static ModelConfig newFewShotModel(int channels, int imageSize, int ways, int taskDimensions);
+    // input is a task vector (cell modulation of `taskDimensions`, then a
+    // `classEmbedding`-sized embedding per class slot), adapted per episode
+    // with the proximal weight priorWeight (lambda); up to `ways` classes.
+    // The task vector's size.
+    int taskVectorSize() const { return latentChannels + (kind == ModelKind::FewShot ? classes * classEmbedding : 0); }
+    static ModelConfig newFewShotModel(int channels, int imageSize, int ways, int taskDimensions,
+                                       int classEmbedding = 32);
     // The default group count when it divides `width`, else one group.
     static int groupsFor(int width);
     // Spatial sizes must be multiples of this.
