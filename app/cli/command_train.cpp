@@ -70,7 +70,9 @@ int runTrain(const QStringList& arguments)
         {"queries", "Meta-learning: query images per class (default 15).", "N"},
         {"episodes-per-step", "Meta-learning: episodes per step (default 2).", "N"},
         {"inner-iters", "Meta-learning: JIIO iterations adapting the task vector (default 15).", "N"},
-        {"first-order", "Meta-learning: the first-order meta-gradient instead of the implicit one."},
+        {"implicit",
+         "Meta-learning: the implicit meta-gradient through the inner optimum instead of the first-order one "
+         "(default)."},
         {"attack", "Adversarial training: the attack, jiio or pgd.", "attack", "jiio"},
         {"norm", "Adversarial training: the attack's ball, linf (default) or l2.", "norm", "linf"},
         {"eps", "Adversarial training: the ball's radius in pixel units (default 0.1).", "E"},

@@ -1,10 +1,10 @@
 // `jiio train --task classify|adversarial`: a DEQ classifier on Fashion-MNIST,
 // trained on clean images or on images attacked at every step.
 #include "cli_options.h"
+#include "train_run.h"
 #include "train_classifier.h"
 
 #include "core/models/checkpoint.h"
-#include "core/stop_signals.h"
 #include "core/training/classifier_trainer.h"
 
 #include <cstdio>
@@ -21,29 +21,6 @@ ClassifierData dataFrom(const QCommandLineParser& parser)
     const std::string folder = folders.isEmpty() || folders.front() == "fashion-mnist" ? defaultFashionMnistFolder()
                                                                                         : toStd(folders.front());
     return fashionMnistTrainingData(folder);
-}
-
-void report(ClassifierTrainer& trainer, const std::string& output)
-{
-    std::printf("\ntrained %d steps in %.0f s; model written to %s\n", trainer.step(), trainer.trainingSeconds(),
-                output.c_str());
-    if (std::isfinite(trainer.bestValidationAccuracy()))
-        std::printf("best validation accuracy %.2f %% at step %d; that model is in %s\n",
-                    trainer.bestValidationAccuracy(), trainer.bestStep(), trainer.bestModelPath().c_str());
-}
-
-int runToEnd(ClassifierTrainer& trainer, const std::string& output, TrainingObserver& progress)
-{
-    installStopSignalHandlers();
-    const auto last = trainer.run(progress);
-    if (const int signal = stopSignalReceived()) {
-        std::fprintf(stderr, "\nstopped after step %d; checkpoint written to %s (continue with: jiio train --output %s "
-                             "--resume)\n",
-                     last.step, output.c_str(), output.c_str());
-        return exitStatusForSignal(signal);
-    }
-    report(trainer, output);
-    return 0;
 }
 
 } // namespace
@@ -90,7 +67,7 @@ int trainClassifier(const QCommandLineParser& parser, const std::string& output,
                                    .c_str()
                              : "clean");
     ClassifierTrainer trainer(model, options, std::move(data.training), std::move(data.validation), output);
-    return runToEnd(trainer, output, progress);
+    return runTrainerToEnd(trainer, output, progress);
 }
 
 int resumeClassifier(const QCommandLineParser& parser, const std::string& output, TrainingObserver& progress)
@@ -98,7 +75,7 @@ int resumeClassifier(const QCommandLineParser& parser, const std::string& output
     auto data = dataFrom(parser);
     auto trainer = ClassifierTrainer::resume(output, std::move(data.training), std::move(data.validation));
     std::fprintf(stderr, "resuming at step %d of %d\n", trainer.step(), trainer.options().steps);
-    return runToEnd(trainer, output, progress);
+    return runTrainerToEnd(trainer, output, progress);
 }
 
 } // namespace jiio::cli

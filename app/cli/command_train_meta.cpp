@@ -1,10 +1,10 @@
 // `jiio train --task meta`: meta-training of a few-shot DEQ on Fashion-MNIST
 // episodes, the task vector adapted by JIIO inside every step.
 #include "cli_options.h"
+#include "train_run.h"
 #include "train_meta.h"
 
 #include "core/models/checkpoint.h"
-#include "core/stop_signals.h"
 #include "core/training/meta_trainer.h"
 
 #include <cstdio>
@@ -22,24 +22,6 @@ FashionMetaSplit splitFrom(const QCommandLineParser& parser)
                                                                                      : toStd(folders.front()));
 }
 
-int runToEnd(MetaTrainer& trainer, const std::string& output, TrainingObserver& progress)
-{
-    installStopSignalHandlers();
-    const auto last = trainer.run(progress);
-    if (const int signal = stopSignalReceived()) {
-        std::fprintf(stderr, "\nstopped after step %d; checkpoint written to %s (continue with: jiio train --output %s "
-                             "--resume)\n",
-                     last.step, output.c_str(), output.c_str());
-        return exitStatusForSignal(signal);
-    }
-    std::printf("\ntrained %d steps in %.0f s; model written to %s\n", trainer.step(), trainer.trainingSeconds(),
-                output.c_str());
-    if (std::isfinite(trainer.bestValidationAccuracy()))
-        std::printf("best validation accuracy %.2f %% at step %d; that model is in %s\n",
-                    trainer.bestValidationAccuracy(), trainer.bestStep(), trainer.bestModelPath().c_str());
-    return 0;
-}
-
 } // namespace
 
 int trainMeta(const QCommandLineParser& parser, const std::string& output, TrainingObserver& progress)
@@ -51,7 +33,9 @@ int trainMeta(const QCommandLineParser& parser, const std::string& output, Train
     options.shots = intValue(parser, "shots", defaults.shots, 1, 1000);
     options.queries = intValue(parser, "queries", defaults.queries, 1, 1000);
     options.adaptation.iterations = intValue(parser, "inner-iters", defaults.adaptation.iterations, 1, 100000);
-    options.meta.firstOrder = parser.isSet("first-order");
+    // First order by default: in float32 the implicit gradient's finite-
+    // difference products are still too noisy to train with (README).
+    options.meta.firstOrder = !parser.isSet("implicit");
     options.learningRate = doubleValue(parser, "lr", defaults.learningRate, 0.0, 1.0);
     options.jacobianWeight = doubleValue(parser, "jacobian-weight", defaults.jacobianWeight, 0.0, 1e6);
     options.gainWeight = doubleValue(parser, "gain-weight", defaults.gainWeight, 0.0, 1e6);
@@ -74,7 +58,7 @@ int trainMeta(const QCommandLineParser& parser, const std::string& output, Train
                  (long long)model->parameterCount(), options.ways, options.shots, split.training.name.c_str(),
                  options.meta.firstOrder ? "first-order" : "implicit");
     MetaTrainer trainer(model, options, std::move(split.training), std::move(split.validation), output);
-    return runToEnd(trainer, output, progress);
+    return runTrainerToEnd(trainer, output, progress);
 }
 
 int resumeMeta(const QCommandLineParser& parser, const std::string& output, TrainingObserver& progress)
@@ -82,7 +66,7 @@ int resumeMeta(const QCommandLineParser& parser, const std::string& output, Trai
     auto split = splitFrom(parser);
     auto trainer = MetaTrainer::resume(output, std::move(split.training), std::move(split.validation));
     std::fprintf(stderr, "resuming at step %d of %d\n", trainer.step(), trainer.options().steps);
-    return runToEnd(trainer, output, progress);
+    return runTrainerToEnd(trainer, output, progress);
 }
 
 } // namespace jiio::cli

@@ -145,4 +145,14 @@ torch::Tensor gainPenalty(const CellGraph& graph, double weight, double target)
     return weight * torch::relu(jacobianGainEstimate(graph) - target).square().mean();
 }
 
+torch::Tensor contractionPenalty(const CellGraph& graph, double jacobianWeight, double gainWeight, double gainTarget)
+{
+    torch::Tensor penalty = torch::zeros({}, graph.state.options());
+    if (jacobianWeight > 0)
+        penalty = penalty + jacobianWeight * jacobianFrobeniusEstimate(graph).mean();
+    if (gainWeight > 0)
+        penalty = penalty + gainPenalty(graph, gainWeight, gainTarget);
+    return penalty;
+}
+
 } // namespace jiio

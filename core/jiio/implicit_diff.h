@@ -80,4 +80,9 @@ torch::Tensor jacobianGainEstimate(DeqModel& model, const StateLayout& layout, c
 // over the batch (a scalar to backpropagate).
 torch::Tensor gainPenalty(const CellGraph& graph, double weight, double target);
 
+// What every trainer adds to keep the cell contractive: the Frobenius
+// estimate times jacobianWeight plus gainPenalty (a scalar; zero when both
+// weights are zero).
+torch::Tensor contractionPenalty(const CellGraph& graph, double jacobianWeight, double gainWeight, double gainTarget);
+
 } // namespace jiio

@@ -6,8 +6,6 @@
 #include "numbers.h"
 #include "training/training_state.h"
 
-#include <chrono>
-#include <filesystem>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -58,18 +56,7 @@ std::string ClassifierTrainingOptions::toText() const
 ClassifierTrainingOptions ClassifierTrainingOptions::fromText(const std::string& text)
 {
     ClassifierTrainingOptions options;
-    std::map<std::string, double> values;
-    std::istringstream in(text);
-    std::string line;
-    while (std::getline(in, line)) {
-        const auto eq = line.find(" = ");
-        if (eq == std::string::npos)
-            continue;
-        const auto number = parseDouble(line.substr(eq + 3));
-        if (!number)
-            throw Error("training options: '" + line.substr(0, eq) + "' is not a number");
-        values[line.substr(0, eq)] = *number;
-    }
+    const auto values = readOptionNumbers(text);
     auto set = [&](const char* key, auto& field) {
         if (auto it = values.find(key); it != values.end())
             field = static_cast<std::decay_t<decltype(field)>>(it->second);
@@ -116,6 +103,7 @@ ClassifierTrainer::ClassifierTrainer(DeqModel model, ClassifierTrainingOptions o
     if (options_.adversarial)
         options_.attack.validate();
     options_.attack.inner = options_.forward();
+    counters_.steps = options_.steps;
     optimizer_ = std::make_unique<torch::optim::Adam>(model_->parameters(),
                                                       torch::optim::AdamOptions(options_.learningRate));
     torch::manual_seed(options_.seed);
@@ -154,19 +142,13 @@ double ClassifierTrainer::trainStep()
     lastAdjointResidual_ = backward.adjoint.residual;
     if (options_.jacobianWeight > 0 || options_.gainWeight > 0) {
         const auto graph = cellGraph(model_, layout, state, perturbation);
-        torch::Tensor penalty = torch::zeros({}, graph.state.options());
-        if (options_.jacobianWeight > 0)
-            penalty = penalty + options_.jacobianWeight * jacobianFrobeniusEstimate(graph).mean();
-        if (options_.gainWeight > 0)
-            penalty = penalty + gainPenalty(graph, options_.gainWeight, options_.gainTarget);
-        penalty.backward();
+        contractionPenalty(graph, options_.jacobianWeight, options_.gainWeight, options_.gainTarget).backward();
     }
     const double norm = torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.gradientClip);
-    setLearningRate(*optimizer_, cosineLearningRate(options_.learningRate, step_, options_.steps));
+    setLearningRate(*optimizer_, cosineLearningRate(options_.learningRate, counters_.step, options_.steps));
     const double value = backward.loss.item<double>();
     if (std::isfinite(value) && std::isfinite(norm)) // a diverged solve must not poison Adam's moments
         optimizer_->step();
-    ++step_;
     return value;
 }
 
@@ -184,19 +166,12 @@ double ClassifierTrainer::validate()
     return 100.0 * double(correct) / double(validation_.size());
 }
 
-std::string ClassifierTrainer::bestModelPath() const
-{
-    const std::filesystem::path checkpoint(checkpointPath_);
-    return (checkpoint.parent_path() / (checkpoint.stem().string() + "-best" + checkpoint.extension().string()))
-        .string();
-}
-
 void ClassifierTrainer::stampProvenance()
 {
     model_->setProvenance("training_data", "Fashion-MNIST (" + std::to_string(training_.size()) + " training, "
                                                + std::to_string(validation_.size()) + " validation images)");
-    model_->setProvenance("training_steps", std::to_string(step_));
-    model_->setProvenance("training_seconds", formatDouble(std::round(trainingSeconds_)));
+    model_->setProvenance("training_steps", std::to_string(counters_.step));
+    model_->setProvenance("training_seconds", formatDouble(std::round(counters_.seconds)));
     model_->setProvenance("training", options_.adversarial ? "adversarial, " + toString(options_.attack.solver)
                                                                  + " " + toString(options_.attack.norm) + " eps "
                                                                  + formatDouble(options_.attack.eps)
@@ -207,7 +182,9 @@ void ClassifierTrainer::saveCheckpoint()
 {
     stampProvenance();
     saveModel(checkpointPath_, model_, [&](torch::serialize::OutputArchive& archive) {
-        writeTrainingState(archive, {step_, options_.toText(), bestAccuracy_, bestStep_, trainingSeconds_},
+        writeTrainingState(archive,
+                           {counters_.step, options_.toText(), counters_.bestScore, counters_.bestStep,
+                            counters_.seconds},
                            *optimizer_, random_);
     });
 }
@@ -223,50 +200,30 @@ ClassifierTrainer ClassifierTrainer::resume(const std::string& checkpointPath, L
                               std::move(training), std::move(validation), checkpointPath);
     saved->restoreTorchRandom(); // after the constructor, which seeds the generator
     trainer.optimizer_->load(saved->optimizer);
-    trainer.step_ = saved->state.step;
-    trainer.bestAccuracy_ = saved->state.bestScore;
-    trainer.bestStep_ = saved->state.bestStep;
-    trainer.trainingSeconds_ = saved->state.seconds;
+    trainer.counters_.step = saved->state.step;
+    trainer.counters_.bestScore = saved->state.bestScore;
+    trainer.counters_.bestStep = saved->state.bestStep;
+    trainer.counters_.seconds = saved->state.seconds;
     trainer.random_ = saved->random;
     return trainer;
 }
 
 TrainingProgress ClassifierTrainer::run(TrainingObserver& observer)
 {
-    TrainingProgress progress;
-    progress.steps = options_.steps;
-    progress.step = step_;
-    const auto start = std::chrono::steady_clock::now();
-    const double secondsBefore = trainingSeconds_;
-    const int firstStep = step_;
-    while (step_ < options_.steps && !observer.stopRequested()) {
-        progress.loss = trainStep();
-        progress.adjointResidual = lastAdjointResidual_;
-        progress.step = step_;
-        const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        trainingSeconds_ = secondsBefore + elapsed;
-        progress.stepsPerSecond = (step_ - firstStep) / std::max(elapsed, 1e-9);
-        progress.etaSeconds = (options_.steps - step_) / std::max(progress.stepsPerSecond, 1e-9);
-        progress.learningRate = optimizer_->param_groups().front().options().get_lr();
-        progress.validationAccuracy = std::nan("");
-        if (options_.validateEvery > 0 && (step_ % options_.validateEvery == 0 || step_ == options_.steps)) {
-            progress.validationAccuracy = validate();
-            if (!std::isfinite(bestAccuracy_) || progress.validationAccuracy > bestAccuracy_) {
-                bestAccuracy_ = progress.validationAccuracy;
-                bestStep_ = step_;
-                stampProvenance();
-                saveModel(bestModelPath(), model_);
-            }
-        }
-        observer.onProgress(progress);
-        if (options_.checkpointEvery > 0 && step_ % options_.checkpointEvery == 0 && step_ < options_.steps) {
-            saveCheckpoint();
-            observer.onCheckpoint(step_, checkpointPath_);
-        }
-    }
-    saveCheckpoint();
-    observer.onCheckpoint(step_, checkpointPath_);
-    return progress;
+    TrainingHooks hooks;
+    hooks.step = [this] { return trainStep(); };
+    hooks.validate = [this] { return validate(); };
+    hooks.saveBest = [this] {
+        stampProvenance();
+        saveModel(bestModelPath(), model_);
+    };
+    hooks.saveCheckpoint = [this] { saveCheckpoint(); };
+    hooks.adjointResidual = [this] { return lastAdjointResidual_; };
+    hooks.learningRate = [this] { return optimizer_->param_groups().front().options().get_lr(); };
+    hooks.validateEvery = options_.validateEvery;
+    hooks.checkpointEvery = options_.checkpointEvery;
+    hooks.checkpointPath = checkpointPath_;
+    return runTrainingLoop(counters_, hooks, observer);
 }
 
 ClassifierData fashionMnistTrainingData(const std::string& folder, int validationImages)

@@ -2,7 +2,7 @@
 #include "io/fashion_mnist.h"
 #include "models/deq_model.h"
 #include "tasks/adversarial/attack.h"
-#include "training/trainer.h"
+#include "training/training_loop.h"
 
 #include <random>
 #include <string>
@@ -51,13 +51,13 @@ public:
     double validate();
     void saveCheckpoint();
 
-    int step() const { return step_; }
+    int step() const { return counters_.step; }
     const ClassifierTrainingOptions& options() const { return options_; }
     DeqModel& model() { return model_; }
-    double bestValidationAccuracy() const { return bestAccuracy_; }
-    int bestStep() const { return bestStep_; }
-    std::string bestModelPath() const;
-    double trainingSeconds() const { return trainingSeconds_; }
+    double bestValidationAccuracy() const { return counters_.bestScore; }
+    int bestStep() const { return counters_.bestStep; }
+    std::string bestModelPath() const { return bestModelPathFor(checkpointPath_); }
+    double trainingSeconds() const { return counters_.seconds; }
 
 private:
     double trainStep();
@@ -69,10 +69,7 @@ private:
     std::string checkpointPath_;
     std::unique_ptr<torch::optim::Adam> optimizer_;
     std::mt19937_64 random_;
-    int step_ = 0;
-    double bestAccuracy_ = std::nan("");
-    int bestStep_ = 0;
-    double trainingSeconds_ = 0; // over all sessions of the run
+    TrainingCounters counters_;
     double lastAdjointResidual_ = std::nan("");
 };
 

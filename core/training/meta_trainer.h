@@ -11,7 +11,8 @@ namespace jiio {
 
 // How a few-shot model is meta-trained: each step draws episodes from the
 // training pool, adapts the task vector to each support set (JIIO), and takes
-// an Adam step on the query loss's meta-gradient (implicit, or first order).
+// an Adam step on the query loss's meta-gradient (first order by default, or
+// implicit).
 struct MetaTrainingOptions {
     int steps = 2000;
     int episodesPerStep = 2;

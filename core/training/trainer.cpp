@@ -179,12 +179,7 @@ double Trainer::trainStep()
         const bool captured = equilibrium && solved.capturedState.defined();
         const auto graph = cellGraph(model_, layout, captured ? solved.capturedState : solved.state,
                                      captured ? solved.capturedLatent : solved.latent);
-        torch::Tensor penalty = torch::zeros({}, graph.state.options());
-        if (options_.jacobianWeight > 0)
-            penalty = penalty + options_.jacobianWeight * jacobianFrobeniusEstimate(graph).mean();
-        if (options_.gainWeight > 0)
-            penalty = penalty + gainPenalty(graph, options_.gainWeight, options_.gainTarget);
-        penalty.backward();
+        contractionPenalty(graph, options_.jacobianWeight, options_.gainWeight, options_.gainTarget).backward();
     }
     const double norm = torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.gradientClip);
     setLearningRate(*optimizer_, cosineLearningRate(options_.learningRate, step_, options_.steps));

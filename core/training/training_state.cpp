@@ -1,6 +1,7 @@
 #include "training/training_state.h"
 
 #include "error.h"
+#include "numbers.h"
 
 #include <algorithm>
 #include <sstream>
@@ -52,6 +53,23 @@ void ReadTrainingState::restoreTorchRandom() const
 {
     auto generator = at::detail::getDefaultCPUGenerator();
     generator.set_state(torchRandom);
+}
+
+std::map<std::string, double> readOptionNumbers(const std::string& text)
+{
+    std::map<std::string, double> values;
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+        const auto eq = line.find(" = ");
+        if (eq == std::string::npos)
+            continue;
+        const auto number = parseDouble(line.substr(eq + 3));
+        if (!number)
+            throw Error("training options: '" + line.substr(0, eq) + "' is not a number");
+        values[line.substr(0, eq)] = *number;
+    }
+    return values;
 }
 
 double cosineLearningRate(double peak, int step, int steps)

@@ -2,6 +2,7 @@
 #include "torch_include.h"
 
 #include <cmath>
+#include <map>
 #include <random>
 #include <string>
 
@@ -35,6 +36,10 @@ struct ReadTrainingState {
     void restoreTorchRandom() const;
 };
 ReadTrainingState readTrainingState(torch::serialize::InputArchive& archive, const std::string& path);
+
+// The "key = number" lines of a trainer's options text, as a map. Throws
+// jiio::Error naming a key whose value is not a number.
+std::map<std::string, double> readOptionNumbers(const std::string& text);
 
 // The cosine-annealed rate at `step` of `steps`, from `peak` down to zero.
 double cosineLearningRate(double peak, int step, int steps);
