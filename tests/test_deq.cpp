@@ -4,6 +4,7 @@
 #include "core/jiio/implicit_diff.h"
 #include "core/jiio/input_optimization.h"
 #include "core/solvers/trace.h"
+#include "core/models/checkpoint.h"
 #include "core/models/frozen_parameters.h"
 #include "core/tasks/restoration/biharmonic_fill.h"
 #include "core/tasks/restoration/image_prior_objective.h"
@@ -550,19 +551,74 @@ private Q_SLOTS:
         QVERIFY(torch::isfinite(after).all().item<bool>());
 
         const ImagePriorObjective denoise(Task::Denoise, clean + 0.1 * torch::randn_like(clean), {}, config.priorWeight, 25);
+        const auto denoiseLayout = restorationLayout(model, denoise);
         const auto x = restorationStart(model, denoise) + 0.05 * torch::randn({2, layout.latentSize}, options);
-        const auto eg = equilibriumGradient(model, layout, denoise, x, tight(), tight());
+        const auto eg = equilibriumGradient(model, denoiseLayout, denoise, x, tight(), tight());
         const auto direction = torch::randn_like(x);
         const double step = 1e-5;
         auto value = [&](const torch::Tensor& at) {
             torch::NoGradGuard noGrad;
-            auto z = solveEquilibrium(model, layout, at, tight()).solution;
-            return denoise.perSample(model->readout(z, at, layout), at).sum().item<double>();
+            auto z = solveEquilibrium(model, denoiseLayout, at, tight()).solution;
+            return denoise.perSample(model->readout(z, at, denoiseLayout), at).sum().item<double>();
         };
         const double numeric = (value(x + step * direction) - value(x - step * direction)) / (2 * step);
         const double analytic = (eg.gradient * direction).sum().item<double>();
         qInfo("directional derivative: implicit %.10f, finite differences %.10f", analytic, numeric);
         QVERIFY(std::abs(analytic - numeric) <= 1e-6 * std::max(1.0, std::abs(numeric)));
+    }
+
+    // A conditioned image prior, D(x; mask, sigma), sees the known-pixel mask
+    // and the noise level and nothing of the observed values; grown from an
+    // unconditioned prior by copying its weights, it starts close to it.
+    void conditionedPriorSeesMaskAndNoiseLevelOnly()
+    {
+        torch::manual_seed(4);
+        ModelConfig config = ModelConfig::newImagePriorModel(3);
+        config.width = 8;
+        config.scales = 2;
+        config.groups = 2;
+        QVERIFY(config.priorConditioning);
+        QVERIFY(ModelConfig::fromText(config.toText()).priorConditioning);
+        ModelConfig plain = config;
+        plain.priorConditioning = false;
+        QVERIFY(!ModelConfig::fromText(plain.toText()).priorConditioning);
+        ModelConfig latent = ModelConfig::newModel(ModelKind::Restoration);
+        latent.priorConditioning = true;
+        QVERIFY_THROWS_EXCEPTION(Error, latent.validate());
+
+        const auto clean = torch::rand({2, 3, kSide, kSide}) * 1.6 - 0.8;
+        const ImagePriorObjective one(Task::Denoise, clean + 0.1 * torch::randn_like(clean), {}, 1.0, 25);
+        const ImagePriorObjective other(Task::Denoise, clean + 0.1 * torch::randn_like(clean), {}, 1.0, 25);
+        const auto maps = priorConditioning(one);
+        QCOMPARE(maps.sizes(), (torch::IntArrayRef{2, 2, kSide, kSide}));
+        QVERIFY(torch::equal(maps, priorConditioning(other)));
+        QCOMPARE(maps.select(1, 0).min().item<double>(), 1.0);
+        QCOMPARE(maps.select(1, 1).max().item<float>(), float(2.0 * 25 / 255));
+        const auto known = (torch::rand({2, 1, kSide, kSide}) > 0.5).to(torch::kFloat);
+        const ImagePriorObjective inpaint(Task::Inpaint, clean * known, known, 1.0);
+        QVERIFY(torch::equal(priorConditioning(inpaint).select(1, 0), known.select(1, 0)));
+        QCOMPARE(priorConditioning(inpaint).select(1, 1).abs().max().item<double>(), 0.0);
+
+        DeqModel unconditioned(plain);
+        DeqModel conditioned(config);
+        QCOMPARE(copyMatchingParameters(conditioned, unconditioned), int(unconditioned->parameters().size()));
+        QVERIFY(conditioned->parameters().size() > unconditioned->parameters().size());
+        unconditioned->eval();
+        conditioned->eval();
+        torch::NoGradGuard noGrad;
+        const auto x = restorationStart(conditioned, one);
+        auto restore = [&](DeqModel& model) {
+            const auto layout = restorationLayout(model, one);
+            const auto z = solveEquilibrium(model, layout, x, tight()).solution;
+            return model->readout(z, x, layout);
+        };
+        const auto before = restore(unconditioned), after = restore(conditioned);
+        const double change = (after - before).abs().max().item<double>();
+        const double correction = (before - one.inputImage(x)).abs().max().item<double>();
+        qInfo("warm-started conditioned prior: readout moves by %.4g (its correction reaches %.4g)", change,
+              correction);
+        QVERIFY(change > 0);
+        QVERIFY(change < 0.1 * correction);
     }
 };
 

@@ -41,6 +41,10 @@ int runInit(const QStringList& arguments)
          "Restoration models: the optimised input is the image itself and the model a learned denoiser D, "
          "restoring by minimising data fidelity plus |x - D(x)|^2 (implies latent channels = channels, stride 1, "
          "prior weight 1, 20 iterations)."},
+        {"weights-from",
+         "Start from this model's weights wherever a parameter has the same name and shape (to grow a trained "
+         "design, such as an image prior given the mask and noise-level maps); the rest start fresh.",
+         "file"},
         {"seed", "Random seed (default 0).", "S", "0"},
     });
     if (!parseOrHelp(parser, arguments, "Write a new, untrained model checkpoint."))
@@ -93,9 +97,19 @@ int runInit(const QStringList& arguments)
     const std::string output = toStd(requireValue(parser, "output"));
     torch::manual_seed(uint64_t(intValue(parser, "seed", 0, 0, 2147483647)));
     DeqModel model(config);
+    if (parser.isSet("weights-from")) {
+        const std::string sourcePath = toStd(parser.value("weights-from"));
+        const LoadedModel source = loadModel(sourcePath);
+        const int copied = copyMatchingParameters(model, source.model);
+        const int total = int(model->parameters().size());
+        if (copied == 0)
+            throw Error(sourcePath + " shares no parameter of the same name and shape with the new model");
+        model->setProvenance("weights_from", sourcePath);
+        std::printf("took %d of %d parameter tensors from %s\n", copied, total, sourcePath.c_str());
+    }
     saveModel(output, model);
-    std::printf("wrote untrained %s model (%lld parameters) to %s\n", toString(config.kind).c_str(),
-                (long long)model->parameterCount(), output.c_str());
+    std::printf("wrote %s %s model (%lld parameters) to %s\n", parser.isSet("weights-from") ? "warm-started" : "untrained",
+                toString(config.kind).c_str(), (long long)model->parameterCount(), output.c_str());
     return 0;
 }
 

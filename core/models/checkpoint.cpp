@@ -83,4 +83,19 @@ ModelConfig readModelConfig(const std::string& path)
     return configFrom(archive, path);
 }
 
+int copyMatchingParameters(DeqModel& model, const DeqModel& source)
+{
+    torch::NoGradGuard noGrad;
+    const auto from = source->named_parameters();
+    int copied = 0;
+    for (auto& item : model->named_parameters()) {
+        const torch::Tensor* match = from.find(item.key());
+        if (match && match->sizes() == item.value().sizes()) {
+            item.value().copy_(*match);
+            ++copied;
+        }
+    }
+    return copied;
+}
+
 } // namespace jiio

@@ -23,6 +23,11 @@ void saveModel(const std::string& path, DeqModel& model,
 LoadedModel loadModel(const std::string& path,
                       const std::function<void(torch::serialize::InputArchive&)>& extra = {});
 
+// Copies into `model` every parameter of `source` with the same name and
+// shape (a warm start for a grown design, such as a prior given conditioning
+// maps); the others keep their values. Returns how many tensors were copied.
+int copyMatchingParameters(DeqModel& model, const DeqModel& source);
+
 // Reads only the configuration (for `jiio info` and model pickers).
 ModelConfig readModelConfig(const std::string& path);
 

@@ -136,6 +136,14 @@ DeqModelImpl::DeqModelImpl(const ModelConfig& config) : config_(config)
         injectConv_.push_back(register_module("inject" + tag, Conv(gridChannels, c, 3, 1, wn, 1.0)));
         if (config_.imageConditioning) // "observe": the parameter name shipped files use
             conditionConv_.push_back(register_module("observe" + tag, Conv(conditioningChannels(), c, 3, 1, wn, 1.0)));
+        if (config_.priorConditioning) {
+            // The maps start with almost no say (small weights, no bias), so a
+            // prior warm-started from an unconditioned one begins where it was.
+            auto conv = Conv(conditioningChannels(), c, 3, 1, wn, 1e-2);
+            torch::NoGradGuard noGrad;
+            conv->named_parameters()["bias"].zero_();
+            conditionConv_.push_back(register_module("condition" + tag, conv));
+        }
         if (fewShot) {
             // FiLM: (scale, shift) per channel from the task vector. The bias
             // starts at zero so every task vector near zero leaves the
@@ -200,6 +208,8 @@ int64_t DeqModelImpl::conditioningChannels() const
 {
     if (readsOutClasses(config_.kind))
         return config_.imageChannels;
+    if (config_.priorConditioning)
+        return 2; // known-pixel mask, noise level
     return config_.imageConditioning ? config_.imageChannels + 2 : 0;
 }
 
@@ -225,7 +235,7 @@ StateLayout DeqModelImpl::layout(int64_t height, int64_t width, const torch::Ten
     for (auto d : result.latentShape)
         result.latentSize *= d;
     const bool classifier = readsOutClasses(config_.kind);
-    if (!(config_.imageConditioning || classifier) || !conditioning.defined())
+    if (conditioningChannels() == 0 || !conditioning.defined())
         return result;
     TORCH_CHECK(conditioning.dim() == 4 && conditioning.size(1) == conditioningChannels()
                     && conditioning.size(2) == height && conditioning.size(3) == width,
@@ -290,7 +300,7 @@ std::vector<torch::Tensor> DeqModelImpl::inject(const torch::Tensor& latent, con
     std::vector<torch::Tensor> injection;
     for (int s = 0; s < config_.scales; ++s)
         injection.push_back(injectConv_[s]->forward(resize(grid, layout.zShapes[s][1], layout.zShapes[s][2])));
-    if (config_.imageConditioning) {
+    if (!conditionConv_.empty()) {
         TORCH_CHECK(layout.conditioning.size() == injection.size(), kNeedsConditioning);
         for (int s = 0; s < config_.scales; ++s)
             injection[s] = injection[s] + conditionConv_[s]->forward(layout.conditioning[s]);

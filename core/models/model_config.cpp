@@ -71,6 +71,7 @@ ModelConfig ModelConfig::newImagePriorModel(int channels)
     config.scales = 3;
     config.priorWeight = 1.0;
     config.jiioIterations = 20;
+    config.priorConditioning = true;
     return config;
 }
 
@@ -169,6 +170,7 @@ void ModelConfig::validate() const
     require(!imageInput || kind == ModelKind::Restoration, "only restoration models can take the image as input");
     require(!imageInput || !imageConditioning,
             "a model whose input is the image sees the observation through the objective, not as conditioning");
+    require(!priorConditioning || imageInput, "only a model whose input is the image has a conditioned prior");
     require(!imageInput || (latentChannels == imageChannels && latentStride == 1),
             "a model whose input is the image needs latent channels = image channels and latent stride 1");
     require(kind != ModelKind::Classifier || (latentChannels == imageChannels && latentStride == 1),
@@ -199,6 +201,8 @@ std::string ModelConfig::toText() const
         << "prior_weight = " << priorWeight << "\n"
         << "observation_injection = " << (imageConditioning ? 1 : 0) << "\n"
         << "image_input = " << (imageInput ? 1 : 0) << "\n";
+    if (priorConditioning)
+        out << "prior_conditioning = 1\n";
     if (readsOutClasses(kind))
         out << "classes = " << classes << "\n";
     if (classEmbedding > 0)
@@ -256,6 +260,8 @@ ModelConfig ModelConfig::fromText(const std::string& text)
             config.imageConditioning = toInt(key, value) != 0;
         } else if (key == "image_input") {
             config.imageInput = toInt(key, value) != 0;
+        } else if (key == "prior_conditioning") {
+            config.priorConditioning = toInt(key, value) != 0;
         } else if (key == "classes") {
             config.classes = toInt(key, value);
         } else if (key == "class_embedding") {

@@ -48,6 +48,12 @@ struct ModelConfig {
     // reaches the solution only through the objective (data fidelity on x
     // plus the learned prior |x - h|^2), which JIIO minimises.
     bool imageInput = false;
+    // Image-prior models only: the denoiser also sees two maps, the known-pixel
+    // mask and the noise level, D(x; mask, sigma). They say where x is the
+    // classical fill of a hole and how much noise the data term leaves, and
+    // carry nothing of the observation itself, which still enters only
+    // through the objective. Stored as "prior_conditioning".
+    bool priorConditioning = false;
     int classes = 10; // Classifier: its classes; FewShot: the most ways an episode may have
     // FewShot: the task vector holds, after its latentChannels of cell
     // modulation, one embedding of this size per class slot, and the logits

@@ -5,17 +5,33 @@
 
 namespace jiio {
 
-torch::Tensor observationConditioning(const RestorationObjective& objective)
+namespace {
+
+torch::Tensor knownPixels(const RestorationObjective& objective)
 {
     const torch::Tensor& target = objective.target();
-    const auto known = objective.knownMask().defined()
+    return objective.knownMask().defined()
         ? objective.knownMask().expand({target.size(0), 1, target.size(2), target.size(3)})
         : torch::ones({target.size(0), 1, target.size(2), target.size(3)}, target.options());
-    // The noise level in the model's units (images span [-1, 1]).
-    const double noise = 2.0 * objective.sigma() / 255.0;
+}
+
+// The noise level in the model's units (images span [-1, 1]).
+double noiseLevel(const RestorationObjective& objective) { return 2.0 * objective.sigma() / 255.0; }
+
+} // namespace
+
+torch::Tensor observationConditioning(const RestorationObjective& objective)
+{
+    const auto known = knownPixels(objective);
     // Holes are pre-filled by push-pull so the cell starts from a sensible
     // image everywhere (and the readout corrects it); the mask says where.
-    return torch::cat({pushPullFill(target, known), known, noise * known}, 1);
+    return torch::cat({pushPullFill(objective.target(), known), known, noiseLevel(objective) * known}, 1);
+}
+
+torch::Tensor priorConditioning(const RestorationObjective& objective)
+{
+    const auto known = knownPixels(objective);
+    return torch::cat({known, noiseLevel(objective) * known}, 1);
 }
 
 StateLayout restorationLayout(const DeqModel& model, const RestorationObjective& objective)
@@ -25,7 +41,9 @@ StateLayout restorationLayout(const DeqModel& model, const RestorationObjective&
         return model->layout(target.size(2), target.size(3));
     TORCH_CHECK(target.size(1) == model->config().imageChannels, "the model expects ",
                 model->config().imageChannels, "-channel images, the objective has ", target.size(1));
-    return model->layout(target.size(2), target.size(3), observationConditioning(objective));
+    const auto conditioning =
+        model->config().priorConditioning ? priorConditioning(objective) : observationConditioning(objective);
+    return model->layout(target.size(2), target.size(3), conditioning);
 }
 
 torch::Tensor restorationStart(const DeqModel& model, const RestorationObjective& objective)

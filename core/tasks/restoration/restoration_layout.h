@@ -9,8 +9,13 @@ namespace jiio {
 // known-pixel mask and the noise level in the model's units.
 torch::Tensor observationConditioning(const RestorationObjective& objective);
 
-// The model's layout for the objective's images, with the observation as its
-// conditioning when the model takes one. Use it wherever a restoration
+// What a conditioned image prior sees, [B, 2, H, W]: the known-pixel mask and
+// the noise level in the model's units; nothing of the observed values.
+torch::Tensor priorConditioning(const RestorationObjective& objective);
+
+// The model's layout for the objective's images, with the observation (or,
+// for a conditioned prior, the mask and noise level) as its conditioning when
+// the model takes one. Use it wherever a restoration
 // objective is at hand: a conditioned model cannot be applied without it.
 StateLayout restorationLayout(const DeqModel& model, const RestorationObjective& objective);
 
