@@ -216,12 +216,22 @@ private Q_SLOTS:
 
     void helpIsAvailableEverywhere()
     {
-        for (const QString& command : {"restore", "solve", "bench", "info", "init", "corrupt"}) {
+        for (const QString& command :
+             {"restore", "solve", "bench", "info", "init", "corrupt", "train", "eval", "attack", "export"}) {
             const auto result = runCli({command, "--help"});
             expectSuccess(result);
             QVERIFY(result.out.startsWith("Usage: jiio " + command));
+            QVERIFY2(!result.out.contains("--help-all"), qPrintable(result.out)); // Qt's, meaningless here
+            QVERIFY(result.out.contains("Exit status"));
+            const auto viaHelp = runCli({"help", command}); // jiio help CMD says the same
+            expectSuccess(viaHelp);
+            QCOMPARE(viaHelp.out, result.out);
+            const auto version = runCli({command, "--version"});
+            expectSuccess(version);
+            QVERIFY(version.out.startsWith("jiio "));
         }
         expectSuccess(runCli({"--help"}));
+        QCOMPARE(runCli({"help", "no-such-command"}).exitCode, 2);
     }
 
     void restoreKeepsShapeChannelsAndDepth_data()

@@ -69,6 +69,27 @@ QStringList entries(const QString& folder)
     return QDir(folder).entryList(QDir::Files | QDir::Hidden | QDir::System);
 }
 
+// A JPEG of `image` whose EXIF block (APP1, right after the start-of-image
+// marker) sets the orientation tag, as a camera held sideways writes it.
+std::vector<unsigned char> jpegWithOrientation(const cv::Mat& image, uint16_t orientation)
+{
+    std::vector<unsigned char> jpeg;
+    cv::imencode(".jpg", image, jpeg, {cv::IMWRITE_JPEG_QUALITY, 100});
+    const std::vector<unsigned char> exif = {
+        'E', 'x', 'i', 'f', 0, 0,                    // EXIF identifier
+        'M', 'M', 0, 42, 0, 0, 0, 8,                 // big-endian TIFF header, IFD at 8
+        0, 1,                                        // one entry:
+        0x01, 0x12, 0, 3, 0, 0, 0, 1,                // orientation, SHORT, count 1
+        uint8_t(orientation >> 8), uint8_t(orientation), 0, 0,
+        0, 0, 0, 0};                                 // no next IFD
+    const uint16_t length = uint16_t(exif.size() + 2);
+    std::vector<unsigned char> out(jpeg.begin(), jpeg.begin() + 2); // FF D8
+    out.insert(out.end(), {0xFF, 0xE1, uint8_t(length >> 8), uint8_t(length)});
+    out.insert(out.end(), exif.begin(), exif.end());
+    out.insert(out.end(), jpeg.begin() + 2, jpeg.end());
+    return out;
+}
+
 } // namespace
 
 class TestFiles : public QObject {
@@ -194,6 +215,45 @@ private Q_SLOTS:
         std::vector<unsigned char> bmp;
         QVERIFY(cv::imencode(".bmp", image, bmp));
         QVERIFY(!jiio::declaredImageSize(bmp)); // not read: the decoded size is checked instead
+    }
+
+    // A photo taken with the camera turned (EXIF orientation 6: rotate 90
+    // degrees clockwise to view) is read upright, image and mask alike.
+    void photosAreReadUprightByTheirExifOrientation()
+    {
+        QTemporaryDir folder;
+        cv::Mat stored(40, 64, CV_8UC3, cv::Scalar(0, 0, 0));
+        stored(cv::Rect(0, 0, 16, 8)).setTo(cv::Scalar(255, 255, 255)); // a bright patch top left, as stored
+        const std::string path = (folder.path() + "/turned.jpg").toStdString();
+        const auto bytes = jpegWithOrientation(stored, 6);
+        QFile file(QString::fromStdString(path));
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write(reinterpret_cast<const char*>(bytes.data()), qint64(bytes.size()));
+        file.close();
+
+        const ImageData image = readImage(path);
+        QCOMPARE(image.width(), 40); // upright: the stored 64x40 turned by 90 degrees
+        QCOMPARE(image.height(), 64);
+        // Turned clockwise, the stored top-left corner is now the top right.
+        QVERIFY(image.color.at<cv::Vec3f>(2, 37)[0] > 0.9f);
+        QVERIFY(image.color.at<cv::Vec3f>(2, 2)[0] < 0.1f);
+        const cv::Mat mask = readMask(path);
+        QCOMPARE(mask.cols, 40);
+        QCOMPARE(mask.rows, 64);
+        // Written back, the pixels are upright and carry no orientation.
+        const std::string out = (folder.path() + "/upright.png").toStdString();
+        writeImage(out, image);
+        QCOMPARE(readImage(out).width(), 40);
+
+        // Orientation 1 (as stored) and a PNG are read as they are.
+        const auto plain = jpegWithOrientation(stored, 1);
+        QCOMPARE(cv::imdecode(plain, cv::IMREAD_UNCHANGED).cols, 64);
+        const std::string plainPath = (folder.path() + "/plain.jpg").toStdString();
+        QFile plainFile(QString::fromStdString(plainPath));
+        QVERIFY(plainFile.open(QIODevice::WriteOnly));
+        plainFile.write(reinterpret_cast<const char*>(plain.data()), qint64(plain.size()));
+        plainFile.close();
+        QCOMPARE(readImage(plainPath).width(), 64);
     }
 };
 

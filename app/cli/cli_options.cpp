@@ -21,6 +21,8 @@ void printHelp(const QCommandLineParser& parser, const QString& command)
     const QString usage = text.left(firstLineEnd);
     const auto options = usage.indexOf(" [options]");
     text.replace(0, options, "Usage: jiio " + command);
+    text += "\nExit status: 0 done; 1 failed (the message says why); 2 wrong usage; 130 or 143 stopped by Ctrl-C or\n"
+            "SIGTERM (after writing what it had).\n";
     std::fputs(qPrintable(text), stdout);
 }
 
@@ -29,11 +31,20 @@ bool parseOrHelp(QCommandLineParser& parser, const QStringList& arguments, const
 {
     parser.setApplicationDescription(description);
     parser.setSingleDashWordOptionMode(QCommandLineParser::ParseAsLongOptions);
-    const auto help = parser.addHelpOption();
+    // Not addHelpOption(): it also adds Qt's --help-all, whose extra options
+    // mean nothing to this program.
+    const QCommandLineOption help({"h", "help"}, "Show this help and the exit statuses.");
+    const QCommandLineOption version("version", "Show the program's version.");
+    parser.addOption(help);
+    parser.addOption(version);
     if (!parser.parse(arguments))
         throw UsageError(toStd(parser.errorText()));
     if (parser.isSet(help)) {
         printHelp(parser, arguments.front());
+        return false;
+    }
+    if (parser.isSet(version)) {
+        std::printf("jiio %s\n", JIIO_VERSION);
         return false;
     }
     const auto positional = parser.positionalArguments();

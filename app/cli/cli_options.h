@@ -13,8 +13,8 @@ public:
     using Error::Error;
 };
 
-// Parses `arguments` (command name first) and handles --help. Returns false
-// when help was printed and the command should exit with 0. Exactly
+// Parses `arguments` (command name first) and handles --help and --version.
+// Returns false when either was printed and the command should exit with 0. Exactly
 // `positionalCount` positional arguments are accepted.
 bool parseOrHelp(QCommandLineParser& parser, const QStringList& arguments, const QString& description,
                  int positionalCount = 0);

@@ -8,37 +8,56 @@
 #include "core/stop_signals.h"
 #include "core/training/trainer.h"
 
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+
+#include <unistd.h>
 
 namespace jiio::cli {
 
 namespace {
 
+// On a terminal, one line redrawn in place; into a file or pipe, a plain line
+// at each validation and otherwise at most every half minute, so logs stay
+// readable.
 class ProgressBar : public TrainingObserver {
 public:
     void onProgress(const TrainingProgress& p) override
     {
+        const bool validated = std::isfinite(p.validationPsnr) || std::isfinite(p.validationAccuracy);
+        const auto now = std::chrono::steady_clock::now();
+        if (!terminal_ && !validated && p.step < p.steps && now - lastLine_ < std::chrono::seconds(30))
+            return;
+        lastLine_ = now;
         const int width = 30;
         const int filled = p.steps > 0 ? width * p.step / p.steps : 0;
-        std::fprintf(stderr, "\r[%s%s] %d/%d loss %.5f lr %.2e %.2f steps/s ETA %.0f s",
-                     std::string(size_t(filled), '#').c_str(), std::string(size_t(width - filled), '.').c_str(), p.step,
-                     p.steps, p.loss, p.learningRate, p.stepsPerSecond, p.etaSeconds);
+        if (terminal_)
+            std::fprintf(stderr, "\r[%s%s] ", std::string(size_t(filled), '#').c_str(),
+                         std::string(size_t(width - filled), '.').c_str());
+        std::fprintf(stderr, "%d/%d loss %.5f lr %.2e %.2f steps/s ETA %.0f s", p.step, p.steps, p.loss,
+                     p.learningRate, p.stepsPerSecond, p.etaSeconds);
         if (std::isfinite(p.adjointResidual))
             std::fprintf(stderr, " adjoint residual %.1e", p.adjointResidual);
         if (std::isfinite(p.validationPsnr))
-            std::fprintf(stderr, "  validation PSNR %.2f dB\n", p.validationPsnr);
+            std::fprintf(stderr, "  validation PSNR %.2f dB", p.validationPsnr);
         if (std::isfinite(p.validationAccuracy))
-            std::fprintf(stderr, "  validation accuracy %.2f %%\n", p.validationAccuracy);
+            std::fprintf(stderr, "  validation accuracy %.2f %%", p.validationAccuracy);
+        if (!terminal_ || validated)
+            std::fputc('\n', stderr);
         std::fflush(stderr);
     }
     void onCheckpoint(int step, const std::string& path) override
     {
-        std::fprintf(stderr, "\ncheckpoint at step %d written to %s\n", step, path.c_str());
+        std::fprintf(stderr, "%scheckpoint at step %d written to %s\n", terminal_ ? "\n" : "", step, path.c_str());
     }
     // Ctrl-C or SIGTERM: finish the current step, checkpoint, stop.
     bool stopRequested() const override { return stopSignalReceived() != 0; }
+
+private:
+    const bool terminal_ = isatty(fileno(stderr)) != 0;
+    std::chrono::steady_clock::time_point lastLine_{};
 };
 
 // After a run: when a signal stopped it, says where the checkpoint is and

@@ -42,7 +42,28 @@ void printUsage(FILE* out)
                out);
     for (const auto& [name, command] : commands())
         std::fprintf(out, "  %-9s %s\n", qPrintable(name), command.summary);
-    std::fputs("\nRun 'jiio <command> --help' for a command's options.\n", out);
+    std::fputs("\nRun 'jiio help <command>' or 'jiio <command> --help' for a command's options.\n", out);
+}
+
+// Runs one command (its name first in `arguments`), turning errors into the
+// message and exit status the help promises.
+int runCommand(const QString& name, const QStringList& arguments)
+{
+    const auto found = commands().find(name);
+    if (found == commands().end()) {
+        std::fprintf(stderr, "jiio: error: unknown command '%s' (see 'jiio --help')\n", qPrintable(name));
+        return 2;
+    }
+    try {
+        return found->second.run(arguments);
+    } catch (const jiio::cli::UsageError& e) {
+        std::fprintf(stderr, "jiio %s: error: %s (see 'jiio %s --help')\n", qPrintable(name),
+                     jiio::oneLine(e.what()).c_str(), qPrintable(name));
+        return 2;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "jiio %s: error: %s\n", qPrintable(name), jiio::oneLine(e.what()).c_str());
+        return 1;
+    }
 }
 
 } // namespace
@@ -60,6 +81,8 @@ int main(int argc, char** argv)
         return 2;
     }
     const QString name = arguments.at(1);
+    if (name == "help" && arguments.size() == 3) // jiio help CMD
+        return runCommand(arguments.at(2), {arguments.at(2), "--help"});
     if (name == "--help" || name == "-h" || name == "help") {
         printUsage(stdout);
         return 0;
@@ -68,19 +91,5 @@ int main(int argc, char** argv)
         std::printf("jiio %s\n", JIIO_VERSION);
         return 0;
     }
-    const auto found = commands().find(name);
-    if (found == commands().end()) {
-        std::fprintf(stderr, "jiio: error: unknown command '%s' (see 'jiio --help')\n", qPrintable(name));
-        return 2;
-    }
-    try {
-        return found->second.run(arguments.mid(1));
-    } catch (const jiio::cli::UsageError& e) {
-        std::fprintf(stderr, "jiio %s: error: %s (see 'jiio %s --help')\n", qPrintable(name),
-                     jiio::oneLine(e.what()).c_str(), qPrintable(name));
-        return 2;
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "jiio %s: error: %s\n", qPrintable(name), jiio::oneLine(e.what()).c_str());
-        return 1;
-    }
+    return runCommand(name, arguments.mid(1));
 }

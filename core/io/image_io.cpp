@@ -57,6 +57,12 @@ cv::Mat decode(const std::string& path, int flags)
     };
     if (const auto declared = declaredImageSize(bytes); declared && declared->pixels() > kMaxImagePixels)
         throw tooLarge(declared->width, declared->height);
+    // A JPEG has no alpha to keep, so it is decoded with OpenCV's "any depth,
+    // any colour" flags, which also turn it upright by its EXIF orientation
+    // (IMREAD_UNCHANGED would not): photos from cameras and phones then come
+    // out as they are meant to be seen, and are written back upright.
+    if (isJpeg(bytes) && flags == cv::IMREAD_UNCHANGED)
+        flags = cv::IMREAD_ANYDEPTH | cv::IMREAD_ANYCOLOR;
     cv::Mat raw;
     try {
         raw = cv::imdecode(bytes, flags);

@@ -18,11 +18,12 @@ struct ImageData {
     int height() const { return color.rows; }
 };
 
-// Reads any image OpenCV decodes (8/16-bit, gray/RGB/RGBA). Throws jiio::Error
-// for missing, unreadable, truncated or unsupported files.
+// Reads any image OpenCV decodes (8/16-bit, gray/RGB/RGBA); a JPEG is turned
+// upright by its EXIF orientation. Throws jiio::Error for missing,
+// unreadable, truncated or unsupported files.
 ImageData readImage(const std::string& path);
 
-// Reads a single-channel mask; non-zero marks a missing pixel. Returns CV_8U
+// Reads a single-channel mask (upright, as readImage); non-zero marks a missing pixel. Returns CV_8U
 // with 255 for missing and 0 for known.
 cv::Mat readMask(const std::string& path);
 
