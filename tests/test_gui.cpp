@@ -458,11 +458,19 @@ private Q_SLOTS:
         qInfo("training stopped %lld ms after Stop", clock.elapsed());
         QVERIFY(stopped.first().first().toString().contains("stopped"));
         QVERIFY(!view.isRunning());
+        const int stepsBefore = view.progressBar()->value();
         QSignalSpy resumed(&view, &TrainingView::trainingFinished);
         view.resume(job.checkpointPath);
-        QTRY_VERIFY_WITH_TIMEOUT(view.plot()->lossCount() >= 1, 60000);
+        // The resumed run's plot starts with the curve so far, read from its log.
+        QTRY_VERIFY_WITH_TIMEOUT(view.plot()->lossCount() >= stepsBefore + 1, 60000);
         view.stop();
         QVERIFY(resumed.wait(10000));
+
+        // Another run's log is drawn beside the curves; a file that is not a log is refused.
+        QCOMPARE(view.plot()->comparisonCount(), 0);
+        QVERIFY(view.compareWith(dir_.filePath("gui-trained.log.csv")));
+        QCOMPARE(view.plot()->comparisonCount(), 4 + 2);
+        QVERIFY(!view.compareWith(job.checkpointPath));
 
         MainWindow window(model_);
         window.show();

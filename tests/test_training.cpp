@@ -5,6 +5,7 @@
 #include "core/jiio/implicit_diff.h"
 #include "core/models/checkpoint.h"
 #include "core/training/trainer.h"
+#include "core/training/training_log.h"
 #include "test_support.h"
 
 #include <QtTest>
@@ -365,6 +366,59 @@ private Q_SLOTS:
         const auto b = resumed.model()->parameters();
         for (size_t i = 0; i < a.size(); ++i)
             QVERIFY(torch::equal(a[i], b[i]));
+
+        // Each run's log lies beside its checkpoint; the resumed run's log
+        // continues the interrupted one's and holds the same curve.
+        std::string metric;
+        const auto straightLog = TrainingLog::read(TrainingLog::pathFor(dir_.filePath("straight.pt").toStdString()));
+        const auto resumedLog = TrainingLog::read(TrainingLog::pathFor(path), &metric);
+        QCOMPARE(metric, std::string("validation_psnr_db"));
+        QCOMPARE(resumedLog.size(), size_t(6));
+        for (size_t i = 0; i < 6; ++i) {
+            QCOMPARE(resumedLog[i].step, int(i) + 1);
+            QCOMPARE(resumedLog[i].loss, straightLog[i].loss);
+            QCOMPARE(resumedLog[i].learningRate, straightLog[i].learningRate);
+            QVERIFY(i == 0 || resumedLog[i].seconds >= resumedLog[i - 1].seconds);
+        }
+        QVERIFY(std::isnan(resumedLog[2].validation)); // validated only at the last step
+        QVERIFY(std::isfinite(resumedLog[5].validation));
+    }
+
+    // Rows after the step a checkpoint holds belong to steps the resumed run
+    // redoes: they are dropped, not doubled. A file that is not a log is an error.
+    void aResumedLogDropsStepsItsCheckpointLacks()
+    {
+        const std::string checkpoint = dir_.filePath("cut.pt").toStdString();
+        {
+            TrainingLog log(checkpoint, 0, "validation_psnr_db");
+            TrainingProgress progress;
+            for (int step = 1; step <= 5; ++step) {
+                progress.step = step;
+                progress.loss = 1.0 / step;
+                log.append(progress, 10.0 * step, 0);
+            }
+        }
+        {
+            TrainingLog log(checkpoint, 3, "validation_psnr_db");
+            QCOMPARE(log.secondsBefore(), 30.0);
+            TrainingProgress progress;
+            progress.step = 4;
+            progress.loss = 0.2;
+            log.append(progress, 1.0, 1);
+        }
+        const auto rows = TrainingLog::read(TrainingLog::pathFor(checkpoint));
+        QCOMPARE(rows.size(), size_t(4));
+        QCOMPARE(rows.back().step, 4);
+        QCOMPARE(rows.back().loss, 0.2);
+        QCOMPARE(rows.back().seconds, 31.0);
+        QCOMPARE(rows.back().skippedSteps, 1);
+        QVERIFY(std::isnan(rows.back().validation));
+        QFile other(dir_.filePath("other.csv"));
+        QVERIFY(other.open(QIODevice::WriteOnly));
+        other.write("a,b\n1,2\n");
+        other.close();
+        QVERIFY_THROWS_EXCEPTION(Error, TrainingLog::read(dir_.filePath("other.csv").toStdString()));
+        QVERIFY_THROWS_EXCEPTION(Error, TrainingLog::read(dir_.filePath("missing.csv").toStdString()));
     }
 
     void resumingAPlainModelIsAClearError()

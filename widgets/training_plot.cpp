@@ -28,6 +28,13 @@ TrainingPlot::TrainingPlot(QWidget* parent) : QWidget(parent), plot_(new QCustom
     validation_->setName(tr("validation PSNR"));
     validation_->setPen(QPen(QColor(214, 39, 40), 2.0));
     validation_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, 6));
+    comparisonLoss_ = plot_->addGraph(plot_->xAxis, plot_->yAxis);
+    comparisonLoss_->setPen(QPen(QColor(90, 90, 90, 150), 1.2, Qt::DashLine));
+    comparisonValidation_ = plot_->addGraph(plot_->xAxis, plot_->yAxis2);
+    comparisonValidation_->setPen(QPen(QColor(90, 90, 90), 2.0, Qt::DashLine));
+    comparisonValidation_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 6));
+    for (auto* graph : {comparisonLoss_, comparisonValidation_})
+        graph->removeFromLegend();
     plot_->legend->setVisible(true);
     plot_->legend->setFont(QFont(plot_->font().family(), 8));
     plot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
@@ -65,6 +72,32 @@ void TrainingPlot::clear()
     loss_->data()->clear();
     validation_->data()->clear();
     scheduleReplot();
+}
+
+void TrainingPlot::setComparison(const QString& name, const QVector<double>& steps, const QVector<double>& losses,
+                                 const QVector<double>& validationSteps, const QVector<double>& validation)
+{
+    comparisonLoss_->setData(steps, losses);
+    comparisonValidation_->setData(validationSteps, validation);
+    comparisonLoss_->setName(tr("loss, %1").arg(name));
+    comparisonValidation_->setName(tr("validation, %1").arg(name));
+    comparisonLoss_->addToLegend();
+    comparisonValidation_->addToLegend();
+    scheduleReplot();
+}
+
+void TrainingPlot::clearComparison()
+{
+    comparisonLoss_->data()->clear();
+    comparisonValidation_->data()->clear();
+    comparisonLoss_->removeFromLegend();
+    comparisonValidation_->removeFromLegend();
+    scheduleReplot();
+}
+
+int TrainingPlot::comparisonCount() const
+{
+    return comparisonLoss_->dataCount() + comparisonValidation_->dataCount();
 }
 
 int TrainingPlot::lossCount() const

@@ -17,6 +17,12 @@ public:
     void addLoss(int step, double loss);
     void addValidation(int step, double psnr);
     void clear();
+    // Another run's curves, dashed and grey, for comparison (one at a time;
+    // clear() keeps it, clearComparison() removes it).
+    void setComparison(const QString& name, const QVector<double>& steps, const QVector<double>& losses,
+                       const QVector<double>& validationSteps, const QVector<double>& validation);
+    void clearComparison();
+    int comparisonCount() const;
 
     int lossCount() const;
     int validationCount() const;
@@ -29,6 +35,8 @@ private:
     QCustomPlot* plot_;
     QCPGraph* loss_;
     QCPGraph* validation_;
+    QCPGraph* comparisonLoss_;
+    QCPGraph* comparisonValidation_;
     QTimer replotTimer_;
 };
 

@@ -79,7 +79,10 @@ int runTrain(const QStringList& arguments)
     QCommandLineParser parser;
     TrainingOptions defaults;
     parser.addOptions({
-        {"output", "Checkpoint to write (and to resume from with --resume).", "file"},
+        {"output",
+         "Checkpoint to write (and to resume from with --resume). The run's log, a CSV row per step (loss, learning "
+         "rate, validation, adjoint residual, time, skipped steps), goes beside it as <stem>.log.csv.",
+         "file"},
         {"task",
          "restore (default: restoration or generative models), classify (a classifier on clean images), adversarial "
          "(a classifier on images attacked at every step) or meta (a few-shot model meta-trained on episodes).",

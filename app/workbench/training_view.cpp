@@ -1,5 +1,6 @@
 #include "training_view.h"
 
+#include "core/training/training_log.h"
 #include "widgets/training_plot.h"
 
 #include <QComboBox>
@@ -8,6 +9,7 @@
 #include <QDoubleSpinBox>
 #include <QEventLoop>
 #include <QFileDialog>
+#include <QFileInfo>
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
@@ -214,8 +216,17 @@ void TrainingView::buildForm()
             resume(path);
     });
     connect(use_, &QPushButton::clicked, this, [this] { Q_EMIT useModelRequested(checkpoint_); });
+    compare_ = new QPushButton(tr("Compare with…"));
+    compare_->setToolTip(tr("Draw another run's curves (its .log.csv beside the checkpoint) beside this one's"));
+    connect(compare_, &QPushButton::clicked, this, [this] {
+        const QString path = QFileDialog::getOpenFileName(this, tr("Compare with a training run"),
+                                                          QFileInfo(output_->text()).absolutePath(),
+                                                          tr("Training logs (*.log.csv);;All files (*)"));
+        if (!path.isEmpty())
+            compareWith(path);
+    });
     auto* buttons = new QHBoxLayout;
-    for (auto* button : {start_, stop_, resume_, use_})
+    for (auto* button : {start_, stop_, resume_, use_, compare_})
         buttons->addWidget(button);
 
     samples_ = new QLabel(tr("Validation samples appear here:\ninput, reconstruction, target."));
@@ -323,7 +334,49 @@ void TrainingView::resume(const QString& checkpoint)
     TrainingJob job = this->job();
     job.resumeFrom = checkpoint;
     plot_->clear();
+    resumedFrom_ = checkpoint;
     launch(job);
+}
+
+void TrainingView::drawLoggedSteps(const QString& checkpoint, int beforeStep)
+{
+    const QString log = QString::fromStdString(TrainingLog::pathFor(checkpoint.toStdString()));
+    if (!QFileInfo::exists(log))
+        return; // a checkpoint from before runs kept logs
+    try {
+        for (const auto& row : TrainingLog::read(log.toStdString())) {
+            if (row.step >= beforeStep)
+                break;
+            plot_->addLoss(row.step, row.loss);
+            plot_->addValidation(row.step, row.validation);
+        }
+    } catch (const std::exception& e) {
+        status_->setText(tr("The run's earlier curve could not be read: %1").arg(QString::fromUtf8(e.what())));
+    }
+}
+
+bool TrainingView::compareWith(const QString& logPath)
+{
+    try {
+        QVector<double> steps, losses, validationSteps, validation;
+        for (const auto& row : TrainingLog::read(logPath.toStdString())) {
+            if (std::isfinite(row.loss) && row.loss > 0) {
+                steps.push_back(row.step);
+                losses.push_back(row.loss);
+            }
+            if (std::isfinite(row.validation)) {
+                validationSteps.push_back(row.step);
+                validation.push_back(row.validation);
+            }
+        }
+        QString name = QFileInfo(logPath).fileName();
+        name.chop(QString(".log.csv").size());
+        plot_->setComparison(name, steps, losses, validationSteps, validation);
+        return true;
+    } catch (const std::exception& e) {
+        status_->setText(tr("Cannot compare: %1").arg(QString::fromUtf8(e.what())));
+        return false;
+    }
 }
 
 void TrainingView::launch(const TrainingJob& job)
@@ -361,6 +414,10 @@ void TrainingView::onProgress(const TrainingStatus& s)
 {
     progress_->setMaximum(s.steps);
     progress_->setValue(s.step);
+    if (!resumedFrom_.isEmpty()) { // the log now holds exactly the steps the checkpoint had
+        drawLoggedSteps(resumedFrom_, s.step);
+        resumedFrom_.clear();
+    }
     plot_->addLoss(s.step, s.loss);
     plot_->addValidation(s.step, s.validationPsnr);
     QString text = tr("step %1 of %2 · loss %3 · %4 steps/s · ETA %5")

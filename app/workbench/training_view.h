@@ -42,9 +42,14 @@ public:
     QLabel* samplesLabel() const { return samples_; }
     QProgressBar* progressBar() const { return progress_; }
 
+    QPushButton* compareButton() const { return compare_; }
+
 public Q_SLOTS:
     void start();
     void resume(const QString& checkpoint);
+    // Draws another run's log (a checkpoint's "<stem>.log.csv") beside the
+    // current curves; false with a message in the status line if it cannot.
+    bool compareWith(const QString& logPath);
     void stop();
     // Stops after the current step and blocks until the run has written its
     // checkpoint (quitting during training).
@@ -64,6 +69,8 @@ private:
     void onFailed(const QString& message);
     void setRunning(bool running);
     void updateDataControls();
+    // A resumed run's curve so far, from its log, up to (not including) `step`.
+    void drawLoggedSteps(const QString& checkpoint, int beforeStep);
 
     QComboBox* kind_;
     QComboBox* data_;
@@ -84,6 +91,7 @@ private:
     QPushButton* stop_;
     QPushButton* resume_;
     QPushButton* use_;
+    QPushButton* compare_;
     widgets::TrainingPlot* plot_;
     QLabel* samples_;
     QProgressBar* progress_;
@@ -93,6 +101,7 @@ private:
     TrainingWorker* worker_;
     bool running_ = false;
     QString checkpoint_;
+    QString resumedFrom_; // until the resumed run's first step is drawn
 };
 
 } // namespace jiio::workbench

@@ -7,6 +7,7 @@
 #include "numbers.h"
 #include "tasks/restoration/corruption.h"
 #include "tasks/restoration/restoration_layout.h"
+#include "training/training_log.h"
 #include "training/training_state.h"
 
 #include <chrono>
@@ -334,6 +335,7 @@ TrainingProgress Trainer::run(TrainingObserver& observer)
     progress.step = step_;
     const auto start = std::chrono::steady_clock::now();
     const int firstStep = step_;
+    TrainingLog log(checkpointPath_, step_, "validation_psnr_db");
     while (step_ < options_.steps && !observer.stopRequested()) {
         lastAdjointResidual_ = std::nan("");
         progress.loss = trainStep();
@@ -350,6 +352,7 @@ TrainingProgress Trainer::run(TrainingObserver& observer)
             progress.validationPsnr = validate();
             keepIfBest(progress.validationPsnr);
         }
+        log.append(progress, elapsed, skippedSteps_);
         observer.onProgress(progress);
         if (validating)
             observer.onSamples(samples_);

@@ -1,5 +1,7 @@
 #include "training/training_loop.h"
 
+#include "training/training_log.h"
+
 #include <chrono>
 #include <filesystem>
 
@@ -13,6 +15,7 @@ TrainingProgress runTrainingLoop(TrainingCounters& counters, const TrainingHooks
     const auto start = std::chrono::steady_clock::now();
     const double secondsBefore = counters.seconds;
     const int firstStep = counters.step;
+    TrainingLog log(hooks.checkpointPath, counters.step, "validation_accuracy_percent");
     while (counters.step < counters.steps && !observer.stopRequested()) {
         progress.loss = hooks.step();
         ++counters.step;
@@ -33,6 +36,7 @@ TrainingProgress runTrainingLoop(TrainingCounters& counters, const TrainingHooks
                 hooks.saveBest();
             }
         }
+        log.append(progress, elapsed, hooks.skippedSteps ? hooks.skippedSteps() : 0);
         observer.onProgress(progress);
         if (hooks.checkpointEvery > 0 && counters.step % hooks.checkpointEvery == 0
             && counters.step < counters.steps) {

@@ -23,6 +23,8 @@ struct TrainingHooks {
     std::function<void()> saveCheckpoint;
     std::function<double()> adjointResidual; // of the last step
     std::function<double()> learningRate;
+    std::function<int()> skippedSteps; // optional: updates skipped for a non-finite loss
+    // The checkpoint; the run's log (TrainingLog) goes beside it.
     int validateEvery = 0;
     int checkpointEvery = 0;
     std::string checkpointPath;
