@@ -71,6 +71,13 @@ class TestCli : public QObject {
     QString rgbModel_, grayModel_, generativeModel_;
 
     QString path(const QString& name) const { return dir_.filePath(name); }
+    static QJsonObject readJson(const QString& file)
+    {
+        QFile in(file);
+        if (!in.open(QIODevice::ReadOnly))
+            return {};
+        return QJsonDocument::fromJson(in.readAll()).object();
+    }
 
     QString write(const QString& name, const cv::Mat& image)
     {
@@ -437,6 +444,18 @@ private Q_SLOTS:
             QVERIFY2(result.out.contains(expected), qPrintable(result.out));
         // Each tuned method appears once per corruption, at its best setting.
         QCOMPARE(int(result.out.count("nlm-rgb (h=")), 3);
+
+        const QString json = path("eval.json");
+        expectSuccess(runCli({"eval", "--model", rgbModel_, "--image", a, "--crop", "32", "--iters", "2", "--json", json}));
+        const auto document = readJson(json);
+        QCOMPARE(document["images"].toInt(), 1);
+        QCOMPARE(document["summary"].toArray().size(), 6);
+        const auto first = document["summary"].toArray().first().toObject();
+        for (const char* key : {"corruption", "best_classical_method", "best_classical_psnr_db", "jiio_psnr_db",
+                                "frozen_input_psnr_db", "jiio_minus_classical_db", "jiio_minus_frozen_db"})
+            QVERIFY2(first.contains(key), key);
+        QVERIFY(document["mean_gain_over_frozen_input_db"].isDouble());
+        QVERIFY(document["rows"].toArray().size() > 6 * 3);
     }
 
     void trainRunsOnAnImageFolderAndResumes()
@@ -534,10 +553,61 @@ private Q_SLOTS:
 
     void infoShowsTheConfiguration()
     {
-        const auto result = runCli({"info", rgbModel_});
+        const QString json = path("info.json");
+        const auto result = runCli({"info", rgbModel_, "--json", json});
         expectSuccess(result);
         QVERIFY(result.out.contains("image_channels = 3"));
         QVERIFY(result.out.contains("parameters = "));
+        const auto document = readJson(json);
+        QCOMPARE(document["file"].toString(), rgbModel_);
+        QVERIFY(document["parameters"].toInteger() > 0);
+        QCOMPARE(document["configuration"].toObject()["image_channels"].toDouble(), 3.0);
+        QCOMPARE(document["configuration"].toObject()["kind"].toString(), QString("restoration"));
+        QVERIFY(document["provenance"].isObject());
+    }
+
+    // Several images (or a folder) go to --output-dir under their own names,
+    // one line each; a bad file among them is reported and the others done;
+    // --json says what was done per image.
+    void restoreTakesSeveralImagesAndWritesJson()
+    {
+        QTemporaryDir folder;
+        const cv::Mat a = makePicture(32, 40, 3, CV_8U), b = makePicture(24, 32, 3, CV_8U);
+        cv::imwrite(folder.filePath("a.png").toStdString(), a);
+        cv::imwrite(folder.filePath("b.png").toStdString(), b);
+        const QString out = path("batch-out"), json = path("batch.json");
+        auto result = runCli({"restore", "--task", "denoise", "--sigma", "25", "--model", rgbModel_, "--input",
+                              folder.path(), "--output-dir", out, "--json", json, "--iters", "2"});
+        expectSuccess(result);
+        QVERIFY2(result.out.contains("[1/2]") && result.out.contains("[2/2]"), qPrintable(result.out));
+        QCOMPARE(cv::imread((out + "/a.png").toStdString()).size(), a.size());
+        QCOMPARE(cv::imread((out + "/b.png").toStdString()).size(), b.size());
+        auto document = readJson(json);
+        QCOMPARE(document["task"].toString(), QString("denoise"));
+        QCOMPARE(document["images"].toArray().size(), 2);
+        for (const auto& image : document["images"].toArray())
+            for (const char* key : {"input", "output", "iterations", "seconds", "objective", "stop_reason"})
+                QVERIFY2(image.toObject().contains(key), key);
+        QCOMPARE(document["solver"].toObject()["iterations"].toInt(), 2);
+
+        // One JSON for one image too, with the metrics against a reference.
+        const QString single = path("single.json");
+        expectSuccess(runCli({"restore", "--task", "denoise", "--sigma", "25", "--model", rgbModel_, "--input",
+                              folder.filePath("a.png"), "--output", path("single.png"), "--reference",
+                              folder.filePath("a.png"), "--json", single, "--iters", "2"}));
+        QVERIFY(readJson(single)["images"].toArray().first().toObject()["psnr_db"].toDouble() > 10);
+
+        // A broken file among several: the rest are restored, the exit status is 1.
+        const QString broken = write("broken.png", a);
+        QFile::resize(broken, 20);
+        result = runCli({"restore", "--task", "denoise", "--sigma", "25", "--model", rgbModel_, "--input",
+                         folder.filePath("a.png"), "--input", broken, "--output-dir", path("partial"), "--iters", "2"});
+        QCOMPARE(result.exitCode, 1);
+        QVERIFY2(result.err.contains("broken.png"), qPrintable(result.err));
+        QVERIFY(QFileInfo::exists(path("partial/a.png")));
+        expectCleanFailure(runCli({"restore", "--task", "denoise", "--sigma", "25", "--input", folder.filePath("a.png"),
+                                   "--input", folder.filePath("b.png"), "--output", path("x.png")}),
+                           "--output-dir");
     }
 
     // Under a decimal-comma locale the configuration still parses and every

@@ -6,6 +6,7 @@
 #include "eval_meta.h"
 
 #include "core/evaluation/evaluation.h"
+#include "core/io/atomic_file.h"
 #include "core/io/image_io.h"
 #include "core/models/checkpoint.h"
 #include "core/models/model_locator.h"
@@ -52,7 +53,7 @@ int runEval(const QStringList& arguments)
         return runMetaEval(parser);
     if (task != "restore")
         throw UsageError("--task must be restore, adversarial or meta");
-    for (const char* option : {"norm", "eps", "pgd-steps", "restarts", "transfer-from", "json"})
+    for (const char* option : {"norm", "eps", "pgd-steps", "restarts", "transfer-from"})
         if (parser.isSet(option))
             throw UsageError(std::string("--") + option + " belongs to --task adversarial");
     for (const char* option : {"episodes", "shots", "digits"})
@@ -63,6 +64,9 @@ int runEval(const QStringList& arguments)
         : locateDefaultRestorationModel(intValue(parser, "channels", 3, 1, 3));
     LoadedModel loaded = loadModel(modelPath);
     const int channels = loaded.config.imageChannels;
+    const std::string jsonPath = toStd(parser.value("json"));
+    if (!jsonPath.empty())
+        checkWritableLocation(jsonPath);
     const int crop = intValue(parser, "crop", 256, 16, 8192);
 
     std::vector<cv::Mat> images;
@@ -87,6 +91,10 @@ int runEval(const QStringList& arguments)
     const auto report = evaluateModel(loaded.model, std::filesystem::path(modelPath).filename().string(), images,
                                       settings, crop, uint64_t(intValue(parser, "seed", 0, 0, 2147483647)));
     std::fputs(evaluationTable(report).c_str(), stdout);
+    if (!jsonPath.empty()) {
+        writeFileAtomically(jsonPath, evaluationJson(report));
+        std::printf("results written to %s\n", jsonPath.c_str());
+    }
     return 0;
 }
 

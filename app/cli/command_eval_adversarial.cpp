@@ -27,7 +27,7 @@ void addAdversarialEvalOptions(QCommandLineParser& parser)
          "Adversarial: replay PGD perturbations of this classifier (default: the shipped standard classifier, when "
          "it is not the evaluated model; 'none' for no transfer attack).",
          "file"},
-        {"json", "Adversarial and meta: also write the results as JSON.", "file"},
+        {"json", "Also write the results as JSON (every task).", "file"},
     });
 }
 

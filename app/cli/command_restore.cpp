@@ -11,9 +11,14 @@
 #include "core/solvers/trace.h"
 #include "core/tasks/restoration/restore.h"
 
+#include <QDir>
 #include <QFileInfo>
 
+#include <nlohmann/json.hpp>
+
+#include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <sstream>
 
 namespace jiio::cli {
@@ -58,14 +63,61 @@ std::string settingsText(const QCommandLineParser& parser, const RestoreRequest&
     return out.str();
 }
 
+nlohmann::json finiteOrNull(double value)
+{
+    return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json();
+}
+
+nlohmann::json settingsJson(const RestoreRequest& request)
+{
+    const auto& jiio = request.solver.jiio;
+    return {{"method", toString(request.solver.method)}, {"iterations", jiio.maxIterations},
+            {"tolerance", jiio.tolerance},                {"alpha_z", jiio.alphaZ},
+            {"alpha_mu", jiio.alphaMu},                   {"alpha_x", jiio.alphaX},
+            {"alpha_x_late", jiio.alphaXLate},            {"anderson_memory", jiio.andersonMemory}};
+}
+
+// The --input values, a folder standing for the images in it (by name).
+QStringList inputImages(const QCommandLineParser& parser)
+{
+    const QStringList given = parser.values("input");
+    if (given.isEmpty())
+        throw UsageError("missing required option --input");
+    if (given.size() == 1 && QFileInfo(given.front()).isDir()) {
+        QStringList images;
+        const QDir folder(given.front());
+        for (const QString& name : folder.entryList({"*.png", "*.jpg", "*.jpeg", "*.tif", "*.tiff", "*.bmp", "*.webp",
+                                                     "*.PNG", "*.JPG", "*.JPEG", "*.TIF", "*.TIFF", "*.BMP", "*.WEBP"},
+                                                    QDir::Files, QDir::Name))
+            images.push_back(folder.filePath(name));
+        if (images.isEmpty())
+            throw Error("the folder '" + toStd(given.front()) + "' holds no image (PNG, JPEG, TIFF, BMP, WebP)");
+        return images;
+    }
+    for (const QString& path : given)
+        if (QFileInfo(path).isDir())
+            throw UsageError("give one folder or image files, not both");
+    return given;
+}
+
 int run(const QStringList& arguments, Mode mode)
 {
     QCommandLineParser parser;
     parser.addOptions({
         {"task", "denoise, inpaint, or reconstruct (fit a generative model's latent code).", "task"},
-        {"input", "The image to restore (PNG, JPEG, TIFF, BMP, WebP; 8/16-bit; gray, RGB or RGBA).", "file"},
+        {"input",
+         "The image to restore (PNG, JPEG, TIFF, BMP, WebP; 8/16-bit; gray, RGB or RGBA). Repeat it, or name a "
+         "folder, to restore several images into --output-dir.",
+         "file"},
         {"output", "Where to write the result (same channels and depth as the input).", "file"},
-        {"mask", "Inpainting: single-channel image, non-zero marks a missing pixel.", "file"},
+        {"output-dir", "Several inputs: the folder their results go to, under their own names.", "folder"},
+        {"mask",
+         "Inpainting: single-channel image, non-zero marks a missing pixel; with several inputs one for all or one "
+         "per input, in order.",
+         "file"},
+        {"json", "Also write what was done as JSON: model, settings, and per image iterations, time, objective, "
+                 "stop reason (and PSNR/SSIM with --reference).",
+         "file"},
         {"sigma", "Denoising: noise standard deviation on the 0-255 scale.", "S"},
         {"model",
          "Checkpoint to use (default: the shipped restoration model for the image's channels, or the shipped "
@@ -86,9 +138,19 @@ int run(const QStringList& arguments, Mode mode)
 
     RestoreRequest request;
     request.task = taskFromString(toStd(requireValue(parser, "task")));
-    const std::string inputPath = toStd(requireValue(parser, "input"));
-    const std::string outputPath = mode == Mode::Restore ? toStd(requireValue(parser, "output"))
-                                                         : toStd(parser.value("output"));
+    const QStringList inputs = inputImages(parser);
+    const bool several = inputs.size() > 1 || QFileInfo(parser.value("input")).isDir();
+    if (several && mode == Mode::Solve)
+        throw UsageError("jiio solve takes one --input");
+    if (several && parser.isSet("output"))
+        throw UsageError("several inputs are written to --output-dir, not --output");
+    if (several && (parser.isSet("trace") || parser.isSet("reference")))
+        throw UsageError("--trace and --reference are for one input");
+    if (!several && parser.isSet("output-dir"))
+        throw UsageError("--output-dir is for several inputs (or a folder); one input is written to --output");
+    const std::string outputDir = toStd(parser.value("output-dir"));
+    if (several && outputDir.empty())
+        throw UsageError("several inputs need --output-dir");
     const std::string tracePath = mode == Mode::Solve ? toStd(requireValue(parser, "trace")) : toStd(parser.value("trace"));
     if (request.task == Task::Inpaint && !parser.isSet("mask"))
         throw UsageError("inpainting needs --mask");
@@ -96,51 +158,113 @@ int run(const QStringList& arguments, Mode mode)
         throw UsageError("denoising needs --sigma");
     if (request.task == Task::Denoise && parser.isSet("mask"))
         throw UsageError("--mask is for inpainting");
+    const QStringList masks = parser.values("mask");
+    if (masks.size() > 1 && masks.size() != inputs.size())
+        throw UsageError("give one --mask for every input, or one for all");
     request.sigma = doubleValue(parser, "sigma", 0.0, 0.0, 255.0);
     request.tileBatch = intValue(parser, "tile-batch", request.tileBatch, 1, 1024);
     applyRuntimeOptions(parser);
+    const std::string jsonPath = toStd(parser.value("json"));
+    if (!jsonPath.empty())
+        checkWritableLocation(jsonPath);
+    if (several)
+        std::filesystem::create_directories(outputDir);
 
-    const ImageData input = readImage(inputPath);
-    if (request.task == Task::Inpaint)
-        request.missingMask = readMask(toStd(parser.value("mask")));
-    ImageData reference;
-    if (parser.isSet("reference")) {
-        reference = readImage(toStd(parser.value("reference")));
-        if (reference.color.size() != input.color.size() || reference.colorChannels() != input.colorChannels())
-            throw Error("the reference image differs from the input in size or channels");
-    }
-    if (!outputPath.empty())
-        checkOutputFormat(outputPath, input);
-
+    // The model: --model, else the default for the first image's channels.
     const std::string modelPath = parser.isSet("model") ? toStd(parser.value("model"))
         : request.task == Task::Reconstruct ? locateDefaultGenerativeModel()
-                                            : locateDefaultRestorationModel(input.colorChannels());
+                                            : locateDefaultRestorationModel(readImage(toStd(inputs.front())).colorChannels());
     LoadedModel loaded = loadModel(modelPath);
     request.solver = solveSettingsFrom(parser, loaded.config);
-    validateRestore(loaded.config, input, request);
 
-    TraceRecorder trace;
-    const auto outcome = restoreImage(loaded.model, input, request, trace);
-    if (!outputPath.empty())
-        writeImage(outputPath, outcome.image);
-    if (!tracePath.empty()) {
-        trace.saveCsv(tracePath);
-        writeFileAtomically(tracePath + ".settings", settingsText(parser, request, modelPath));
+    nlohmann::json results = nlohmann::json::array();
+    int failures = 0;
+    for (int i = 0; i < inputs.size(); ++i) {
+        const std::string inputPath = toStd(inputs.at(i));
+        try {
+            const std::string outputPath = several
+                ? (std::filesystem::path(outputDir) / std::filesystem::path(inputPath).filename()).string()
+                : mode == Mode::Restore ? toStd(requireValue(parser, "output")) : toStd(parser.value("output"));
+            const ImageData input = readImage(inputPath);
+            if (request.task == Task::Inpaint)
+                request.missingMask = readMask(toStd(masks.size() > 1 ? masks.at(i) : masks.front()));
+            ImageData reference;
+            if (parser.isSet("reference")) {
+                reference = readImage(toStd(parser.value("reference")));
+                if (reference.color.size() != input.color.size() || reference.colorChannels() != input.colorChannels())
+                    throw Error("the reference image differs from the input in size or channels");
+            }
+            if (!outputPath.empty())
+                checkOutputFormat(outputPath, input);
+            validateRestore(loaded.config, input, request);
+
+            TraceRecorder trace;
+            const auto outcome = restoreImage(loaded.model, input, request, trace);
+            if (!outputPath.empty())
+                writeImage(outputPath, outcome.image);
+            if (!tracePath.empty()) {
+                trace.saveCsv(tracePath);
+                writeFileAtomically(tracePath + ".settings", settingsText(parser, request, modelPath));
+            }
+            nlohmann::json result = {
+                {"input", inputPath},
+                {"output", outputPath.empty() ? nlohmann::json() : nlohmann::json(outputPath)},
+                {"iterations", outcome.iterations},
+                {"segments", outcome.segments},
+                {"seconds", outcome.seconds},
+                {"objective", finiteOrNull(outcome.objective)},
+                {"stop_reason", stopReasonName(outcome.worstReason)},
+            };
+            const QString progress = several ? QString("[%1/%2] ").arg(i + 1).arg(inputs.size()) : QString();
+            if (!parser.isSet("quiet")) {
+                std::printf("%s%s: %s with %s, %d iteration(s) over %d segment(s), %.2f s, objective %.6g (%s)\n",
+                            qPrintable(progress), inputPath.c_str(), toString(request.task).c_str(),
+                            toString(request.solver.method).c_str(), outcome.iterations, outcome.segments,
+                            outcome.seconds, outcome.objective, stopReasonName(outcome.worstReason));
+                std::fflush(stdout);
+            }
+            if (!reference.color.empty()) {
+                const double quality = psnr(reference.color, outcome.image.color);
+                const double structure = ssim(reference.color, outcome.image.color);
+                result["psnr_db"] = finiteOrNull(quality);
+                result["ssim"] = finiteOrNull(structure);
+                if (!parser.isSet("quiet"))
+                    std::printf("PSNR %.2f dB, SSIM %.4f against %s\n", quality, structure,
+                                toStd(parser.value("reference")).c_str());
+            }
+            if (!parser.isSet("quiet") && !several) {
+                if (!outputPath.empty())
+                    std::printf("result written to %s\n", outputPath.c_str());
+                if (!tracePath.empty())
+                    std::printf("trace written to %s\n", tracePath.c_str());
+            }
+            results.push_back(result);
+        } catch (const std::exception& e) {
+            if (!several)
+                throw;
+            // One bad file in a folder does not stop the others; the exit status says so.
+            ++failures;
+            std::fprintf(stderr, "[%d/%lld] %s: error: %s\n", i + 1, (long long)inputs.size(), inputPath.c_str(),
+                         oneLine(e.what()).c_str());
+            results.push_back({{"input", inputPath}, {"error", oneLine(e.what())}});
+        }
     }
-    if (!parser.isSet("quiet")) {
-        std::printf("%s: %s with %s, %d iteration(s) over %d segment(s), %.2f s, objective %.6g (%s)\n",
-                    inputPath.c_str(), toString(request.task).c_str(), toString(request.solver.method).c_str(),
-                    outcome.iterations, outcome.segments, outcome.seconds, outcome.objective,
-                    stopReasonName(outcome.worstReason));
-        if (!reference.color.empty())
-            std::printf("PSNR %.2f dB, SSIM %.4f against %s\n", psnr(reference.color, outcome.image.color),
-                        ssim(reference.color, outcome.image.color), toStd(parser.value("reference")).c_str());
-        if (!outputPath.empty())
-            std::printf("result written to %s\n", outputPath.c_str());
-        if (!tracePath.empty())
-            std::printf("trace written to %s\n", tracePath.c_str());
+    if (several && !parser.isSet("quiet"))
+        std::printf("%lld of %lld results written to %s\n", (long long)(inputs.size() - failures),
+                    (long long)inputs.size(), outputDir.c_str());
+    if (!jsonPath.empty()) {
+        nlohmann::json document = {
+            {"command", mode == Mode::Restore ? "restore" : "solve"},
+            {"model", modelPath},
+            {"task", toString(request.task)},
+            {"sigma", request.sigma},
+            {"solver", settingsJson(request)},
+            {"threads", torch::get_num_threads()},
+            {"images", results},
+        };
+        writeFileAtomically(jsonPath, document.dump(2) + "\n");
     }
-    return 0;
+    return failures == 0 ? 0 : 1;
 }
 
 } // namespace

@@ -16,6 +16,8 @@
 #include <iomanip>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 namespace jiio {
 
 namespace {
@@ -264,6 +266,37 @@ std::string evaluationTable(const EvaluationReport& report)
     out << "mean gain of the input optimisation over the frozen input: " << std::showpos << gap / summary.size()
         << std::noshowpos << " dB\n";
     return out.str();
+}
+
+std::string evaluationJson(const EvaluationReport& report)
+{
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& row : report.rows)
+        rows.push_back({{"corruption", row.corruption},
+                        {"method", row.method},
+                        {"psnr_db", row.psnr},
+                        {"ssim", row.ssim},
+                        {"seconds_per_image", row.secondsPerImage}});
+    nlohmann::json summary = nlohmann::json::array();
+    double gain = 0;
+    const auto best = evaluationSummary(report);
+    for (const auto& row : best) {
+        summary.push_back({{"corruption", row.corruption},
+                           {"best_classical_method", row.classicalMethod},
+                           {"best_classical_psnr_db", row.classicalPsnr},
+                           {"jiio_psnr_db", row.jiioPsnr},
+                           {"frozen_input_psnr_db", row.frozenPsnr},
+                           {"jiio_minus_classical_db", row.jiioPsnr - row.classicalPsnr},
+                           {"jiio_minus_frozen_db", row.jiioPsnr - row.frozenPsnr}});
+        gain += row.jiioPsnr - row.frozenPsnr;
+    }
+    nlohmann::json document = {{"model", report.model},
+                               {"images", report.images},
+                               {"crop", report.cropSize},
+                               {"rows", rows},
+                               {"summary", summary}};
+    document["mean_gain_over_frozen_input_db"] = best.empty() ? nlohmann::json() : nlohmann::json(gain / best.size());
+    return document.dump(2) + "\n";
 }
 
 } // namespace jiio

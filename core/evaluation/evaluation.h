@@ -56,4 +56,9 @@ std::vector<EvaluationSummaryRow> evaluationSummary(const EvaluationReport& repo
 // The full table, then the summary with the mean gain over the frozen input.
 std::string evaluationTable(const EvaluationReport& report);
 
+// The same as JSON: model, images, crop, every row (corruption, method,
+// psnr_db, ssim, seconds_per_image), the summary per corruption and
+// mean_gain_over_frozen_input_db.
+std::string evaluationJson(const EvaluationReport& report);
+
 } // namespace jiio
