@@ -19,6 +19,7 @@ build="$root/build"
 packages=(
   cmake g++ ccache
   qt6-base-dev qt6-tools-dev libqcustomplot-dev libqcustomplot2.1-qt6
+  libqt6svg6 qt6-image-formats-plugins help2man
   libopencv-dev libtorch-dev libopenblas0-pthread libgloo-dev
   libeigen3-dev nlohmann-json3-dev
   xvfb xauth locales

@@ -13,7 +13,9 @@
 #include "widgets/solver_settings_panel.h"
 #include "widgets/training_plot.h"
 
+#include <QAction>
 #include <QComboBox>
+#include <QDockWidget>
 #include <QDoubleSpinBox>
 #include <QListWidget>
 #include <QSpinBox>
@@ -28,6 +30,7 @@
 #include <clocale>
 #include <cstdio>
 
+#include <opencv2/core/version.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -95,6 +98,69 @@ private Q_SLOTS:
         QCOMPARE(window.observationCanvas()->image().size(), QSize(64, 64));
         QVERIFY(window.runAction()->isEnabled());
         QVERIFY(!window.stopAction()->isEnabled());
+    }
+
+    // The conventions a desktop user expects: the layout survives a restart,
+    // Help → About names the versions, zoom and brush keys work, every solver
+    // setting explains itself, and controls that do not apply are disabled.
+    void followsDesktopConventions()
+    {
+        QSize saved;
+        {
+            MainWindow first(model_);
+            first.resize(1700, 900);
+            first.show();
+            QVERIFY(QTest::qWaitForWindowExposed(&first));
+            auto* modelDock = first.findChild<QDockWidget*>("modelDock");
+            QVERIFY(modelDock);
+            modelDock->hide();
+            saved = first.size();
+            first.close(); // saves the layout
+        }
+        MainWindow window(model_);
+        QVERIFY(window.restoreLayout());
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        QVERIFY(window.findChild<QDockWidget*>("modelDock")->isHidden());
+        QCOMPARE(window.size(), saved);
+
+        const QString about = window.aboutText();
+        for (const QString& part : {QString(qVersion()), QString(TORCH_VERSION), QString(CV_VERSION), QString("tiny.pt")})
+            QVERIFY2(about.contains(part), qPrintable(about));
+
+        QVERIFY(window.openImage(image_));
+        auto* canvas = window.observationCanvas();
+        QCOMPARE(canvas->zoom(), 0.0); // a new image is fitted to the view
+        auto trigger = [&](const QString& text) {
+            for (QAction* action : window.findChildren<QAction*>())
+                if (action->text().remove('&') == text) {
+                    action->trigger();
+                    return true;
+                }
+            return false;
+        };
+        QVERIFY(trigger("Actual size"));
+        QCOMPARE(canvas->zoom(), 1.0);
+        QVERIFY(trigger("Zoom in"));
+        QCOMPARE(canvas->zoom(), 1.25);
+        QCOMPARE(window.resultCanvas()->zoom(), 1.25); // the views move together
+        QVERIFY(trigger("Fit to window"));
+        QCOMPARE(canvas->zoom(), 0.0);
+        const int radius = window.maskLayer()->brushRadius();
+        QVERIFY(trigger("Larger brush"));
+        QVERIFY(window.maskLayer()->brushRadius() > radius);
+        QVERIFY(trigger("Smaller brush"));
+        QCOMPARE(window.maskLayer()->brushRadius(), radius);
+
+        for (QWidget* control : window.settingsPanel()->findChildren<QWidget*>())
+            if (qobject_cast<QAbstractSpinBox*>(control) || qobject_cast<QComboBox*>(control))
+                QVERIFY2(!control->toolTip().isEmpty(), qPrintable(control->metaObject()->className()));
+
+        auto* sigma = window.findChild<QDoubleSpinBox*>("noiseSigma");
+        window.setTask("inpaint");
+        QVERIFY(sigma && !sigma->isEnabled());
+        window.setTask("denoise");
+        QVERIFY(sigma->isEnabled());
     }
 
     void paintsAStrokeAndUndoesIt()

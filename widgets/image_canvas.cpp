@@ -13,7 +13,7 @@ namespace jiio::widgets {
 
 ImageCanvas::ImageCanvas(const QString& title, QWidget* parent) : QWidget(parent), title_(title)
 {
-    setMouseTracking(false);
+    setMouseTracking(true); // the brush outline follows the cursor
     setMinimumSize(160, 160);
     setAttribute(Qt::WA_OpaquePaintEvent);
 }
@@ -92,6 +92,22 @@ void ImageCanvas::fitToWindow()
     Q_EMIT viewChanged(zoom_, centre_);
 }
 
+void ImageCanvas::zoomBy(double factor)
+{
+    if (image_.isNull())
+        return;
+    zoom_ = std::clamp(effectiveZoom() * factor, 0.05, 64.0);
+    update();
+    Q_EMIT viewChanged(zoom_, centre_);
+}
+
+void ImageCanvas::showActualSize()
+{
+    zoom_ = 1.0;
+    update();
+    Q_EMIT viewChanged(zoom_, centre_);
+}
+
 void ImageCanvas::paintEvent(QPaintEvent*)
 {
     QPainter painter(this);
@@ -116,6 +132,15 @@ void ImageCanvas::paintEvent(QPaintEvent*)
             painter.setOpacity(0.6);
             painter.drawImage(target, overlay);
             painter.setOpacity(1.0);
+        }
+        if (mask_ && painting_ && hover_.x() >= 0) { // the brush, at its size on screen
+            const double radius = std::max(1.0, mask_->brushRadius() * effectiveZoom());
+            painter.setRenderHint(QPainter::Antialiasing);
+            painter.setBrush(Qt::NoBrush);
+            painter.setPen(QPen(QColor(0, 0, 0, 160), 3));
+            painter.drawEllipse(hover_, radius, radius);
+            painter.setPen(QPen(QColor(255, 255, 255, 220), 1));
+            painter.drawEllipse(hover_, radius, radius);
         }
     }
     painter.setPen(palette().color(QPalette::BrightText));
@@ -154,6 +179,10 @@ void ImageCanvas::mousePressEvent(QMouseEvent* event)
 
 void ImageCanvas::mouseMoveEvent(QMouseEvent* event)
 {
+    if (mask_ && painting_) {
+        hover_ = event->position();
+        update();
+    }
     if (panning_) {
         centre_ = panCentre_ - QPointF(event->position().toPoint() - panStart_) / effectiveZoom();
         update();
@@ -163,6 +192,12 @@ void ImageCanvas::mouseMoveEvent(QMouseEvent* event)
     } else if (draggingSplit_) {
         setSplitFraction(toImage(event->position()).x() / image_.width());
     }
+}
+
+void ImageCanvas::leaveEvent(QEvent*)
+{
+    hover_ = QPointF(-1, -1);
+    update();
 }
 
 void ImageCanvas::mouseReleaseEvent(QMouseEvent* event)

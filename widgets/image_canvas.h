@@ -36,6 +36,10 @@ public:
 public Q_SLOTS:
     void setView(double zoom, const QPointF& centre);
     void fitToWindow();
+    // Zoom about the centre of the view by `factor` (View → Zoom in / out).
+    void zoomBy(double factor);
+    // One image pixel per screen pixel.
+    void showActualSize();
 
 Q_SIGNALS:
     void viewChanged(double zoom, const QPointF& centre);
@@ -46,6 +50,7 @@ protected:
     void mousePressEvent(QMouseEvent* event) override;
     void mouseMoveEvent(QMouseEvent* event) override;
     void mouseReleaseEvent(QMouseEvent* event) override;
+    void leaveEvent(QEvent* event) override;
     QSize sizeHint() const override { return {320, 320}; }
 
 private:
@@ -65,6 +70,7 @@ private:
     QPoint panStart_;
     QPointF panCentre_;
     bool panning_ = false;
+    QPointF hover_{-1, -1}; // where the brush outline is drawn; negative: nowhere
 };
 
 } // namespace jiio::widgets

@@ -98,6 +98,34 @@ SolverSettingsPanel::SolverSettingsPanel(QWidget* parent) : QWidget(parent)
     device_->addItem("CPU", "cpu");
     deviceLabel_ = new QLabel(tr("Device"));
 
+    // What each setting does and its usual range, where the user sets it.
+    method_->setToolTip(tr("JIIO solves the state, the input and the adjoint in one fixed-point iteration "
+                           "(Anderson-accelerated or plain Picard); the naive methods take gradient steps on the "
+                           "input, each needing a full forward and adjoint equilibrium solve"));
+    iterations_->setToolTip(tr("Iteration budget: JIIO iterations, or the naive method's outer steps. Usually 15–40; "
+                               "a model's default is the budget it was trained for"));
+    tolerance_->setToolTip(tr("Stop when every block's relative residual is below this. Usually 1e-5; 1e-3 for a "
+                              "quick look"));
+    alphaZ_->setToolTip(tr("Step on the equilibrium state z (damping of z ← f(z, x)). Usually 0.5–1; lower it if "
+                           "the state residual oscillates"));
+    alphaMu_->setToolTip(tr("Step on the adjoint μ (the multiplier that carries the objective's gradient back "
+                            "through the equilibrium). Usually 0.4–0.8"));
+    alphaX_->setToolTip(tr("Step on the optimised input x: how far each iteration moves it down the objective's "
+                           "gradient. Usually 0.003–0.03; 0 freezes the input (the ablation)"));
+    alphaXLate_->setToolTip(tr("Step on x after the switch point: a smaller step to settle. Usually 0.1–0.5 × α x"));
+    switchFraction_->setToolTip(tr("Fraction of the budget after which α x switches to its late value. Usually "
+                                   "0.5–0.8"));
+    memory_->setToolTip(tr("Anderson acceleration: how many past iterates are mixed. Usually 5–10; 1 is plain "
+                           "damped iteration"));
+    beta_->setToolTip(tr("Anderson mixing (β): 1 takes the extrapolated point, smaller values damp it. Usually "
+                         "0.8–1"));
+    lambda_->setToolTip(tr("Anderson regularisation (λ) of the small least-squares problem. Usually 1e-5–1e-3; raise "
+                           "it if iterations jump"));
+    seed_->setToolTip(tr("Random seed for the synthetic noise and any random start: the same seed gives the same "
+                         "run"));
+    threads_->setToolTip(tr("Compute threads (0: all cores)"));
+    device_->setToolTip(tr("Where the solve runs"));
+
     presets_ = new QComboBox;
     presets_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
     presets_->setMinimumContentsLength(10);

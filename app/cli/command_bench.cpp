@@ -23,11 +23,12 @@ std::vector<cv::Mat> benchmarkImages(const QCommandLineParser& parser)
 {
     QStringList paths = parser.values("image");
     if (paths.isEmpty()) {
-        const QDir samples(JIIO_SOURCE_SAMPLES_DIR);
+        const std::string folder = locateSampleFolder();
+        const QDir samples(QString::fromStdString(folder));
         for (const auto& name : samples.entryList({"*-clean.png"}, QDir::Files, QDir::Name))
             paths << samples.filePath(name);
         if (paths.isEmpty())
-            throw Error("no benchmark images found in " + std::string(JIIO_SOURCE_SAMPLES_DIR) + "; pass --image");
+            throw Error("no benchmark images found in " + folder + "; pass --image");
     }
     std::vector<cv::Mat> images;
     for (const auto& path : paths)

@@ -9,6 +9,7 @@
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QFileInfo>
+#include <QIcon>
 
 int main(int argc, char** argv)
 {
@@ -16,6 +17,8 @@ int main(int argc, char** argv)
     QApplication::setOrganizationName("jiio");
     QApplication::setApplicationName("jiio-workbench");
     QApplication::setApplicationVersion(JIIO_VERSION);
+    QApplication::setWindowIcon(QIcon(":/icons/jiio-workbench.svg"));
+    QGuiApplication::setDesktopFileName("jiio-workbench");
     jiio::setUpProcess();
 
     QCommandLineParser parser;
@@ -34,8 +37,12 @@ int main(int argc, char** argv)
 
     jiio::configureThreads(0);
     jiio::workbench::MainWindow window(parser.value("model"));
-    window.resize(1280, 860);
-    window.showMaximized();
+    if (window.restoreLayout()) {
+        window.show();
+    } else {
+        window.resize(1280, 860);
+        window.showMaximized();
+    }
     if (parser.isSet("tab") && !window.showTab(parser.value("tab")))
         qWarning("unknown tab '%s' (expected restore, compare, train or attack)", qPrintable(parser.value("tab")));
     const bool opened =

@@ -20,6 +20,7 @@
 #include "widgets/solver_settings_panel.h"
 
 #include <QAction>
+#include <QApplication>
 #include <QCheckBox>
 #include <QCloseEvent>
 #include <QComboBox>
@@ -43,7 +44,9 @@
 #include <QUndoStack>
 #include <QVBoxLayout>
 
+#include <opencv2/core/version.hpp>
 #include <opencv2/imgproc.hpp>
+#include <torch/version.h>
 
 namespace jiio::workbench {
 
@@ -63,6 +66,7 @@ MainWindow::MainWindow(const QString& modelPath, QWidget* parent)
     setAcceptDrops(true);
     buildUi();
     buildActions();
+    onTaskChanged();
     QSettings settings;
     settings_->load(settings);
     if (!modelPath.isEmpty()) {
@@ -155,6 +159,8 @@ void MainWindow::buildUi()
     task_->setItemData(2, tr("Fit a generative model's latent code to the image"), Qt::ToolTipRole);
     connect(task_, &QComboBox::currentIndexChanged, this, &MainWindow::onTaskChanged);
     sigma_ = new QDoubleSpinBox;
+    sigma_->setObjectName("noiseSigma");
+    sigma_->setToolTip(tr("Denoising: the noise's standard deviation on the 0–255 scale, as the objective assumes it"));
     sigma_->setRange(0.5, 255);
     sigma_->setValue(25);
     sigma_->setSuffix(tr(" (0–255)"));
@@ -251,8 +257,24 @@ void MainWindow::buildActions()
     auto* solve = menuBar()->addMenu(tr("&Solve"));
     runAction_ = solve->addAction(tr("&Run"), QKeySequence(Qt::Key_F5), this, &MainWindow::run);
     stopAction_ = solve->addAction(tr("S&top"), QKeySequence(Qt::Key_Escape), this, &MainWindow::stop);
+    // The canvases share one view, so zooming the observation zooms them all.
     auto* view = menuBar()->addMenu(tr("&View"));
-    view->addAction(tr("&Fit to window"), observation_, &widgets::ImageCanvas::fitToWindow);
+    view->addAction(tr("Zoom &in"), QKeySequence::ZoomIn, this, [this] { observation_->zoomBy(1.25); });
+    view->addAction(tr("Zoom &out"), QKeySequence::ZoomOut, this, [this] { observation_->zoomBy(0.8); });
+    view->addAction(tr("&Actual size"), QKeySequence(Qt::CTRL | Qt::Key_1), observation_,
+                    &widgets::ImageCanvas::showActualSize);
+    view->addAction(tr("&Fit to window"), QKeySequence(Qt::CTRL | Qt::Key_0), observation_,
+                    &widgets::ImageCanvas::fitToWindow);
+
+    edit->addSeparator();
+    edit->addAction(tr("&Larger brush"), QKeySequence(Qt::Key_BracketRight), this,
+                    [this] { brush_->setValue(brush_->value() + std::max(1, brush_->value() / 4)); });
+    edit->addAction(tr("S&maller brush"), QKeySequence(Qt::Key_BracketLeft), this,
+                    [this] { brush_->setValue(brush_->value() - std::max(1, brush_->value() / 5)); });
+
+    auto* help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&About JIIO Workbench"), this, &MainWindow::showAbout);
+    help->addAction(tr("About &Qt"), qApp, &QApplication::aboutQt);
 
     auto* toolbar = addToolBar(tr("Main"));
     toolbar->setObjectName("mainToolbar");
@@ -334,6 +356,11 @@ bool MainWindow::ensureModelFor(const ImageData& image)
 
 void MainWindow::onTaskChanged()
 {
+    // Only what applies to the task can be set.
+    const QString task = task_->currentData().toString();
+    sigma_->setEnabled(task == "denoise");
+    brush_->setEnabled(task == "inpaint");
+    eraser_->setEnabled(task == "inpaint");
     // Latent reconstruction needs a generative model: bring in the shipped one.
     if (task_->currentData().toString() != "reconstruct" || running_
         || (model_ && model_->config.kind == ModelKind::Generative))
@@ -406,6 +433,7 @@ bool MainWindow::openImage(const QString& path)
         lastFullResult_ = cv::Mat();
         const QImage shown = toQImage(observed_->color);
         observation_->setImage(shown);
+        observation_->fitToWindow(); // all of a new image in view, whatever the last zoom
         result_->setImage(QImage());
         refreshComparisonViews();
         mask_->reset(shown.size());
@@ -417,6 +445,7 @@ bool MainWindow::openImage(const QString& path)
                              .arg(shown.height())
                              .arg(observed_->colorChannels())
                              .arg(observed_->depth == CV_16U ? 16 : 8));
+        inputSuffix_ = QFileInfo(path).suffix();
         addRecent(path);
         updateActions();
         return true;
@@ -642,9 +671,13 @@ void MainWindow::saveResult()
 {
     if (lastFullResult_.empty())
         return;
-    const QString path = QFileDialog::getSaveFileName(this, tr("Save result"), {}, tr(kImageFilter));
-    if (!path.isEmpty())
-        saveResultTo(path);
+    // A name typed without a suffix gets the input's (or PNG).
+    QFileDialog dialog(this, tr("Save result"), {}, tr(kImageFilter));
+    dialog.setAcceptMode(QFileDialog::AcceptSave);
+    dialog.setObjectName("saveResultDialog");
+    dialog.setDefaultSuffix(inputSuffix_.isEmpty() ? QString("png") : inputSuffix_);
+    if (dialog.exec() == QDialog::Accepted && !dialog.selectedFiles().isEmpty())
+        saveResultTo(dialog.selectedFiles().front());
 }
 
 bool MainWindow::saveResultTo(const QString& path)
@@ -727,9 +760,47 @@ void MainWindow::closeEvent(QCloseEvent* event)
     }
     QSettings settings;
     settings_->save(settings);
+    settings.setValue("window/geometry", saveGeometry());
+    settings.setValue("window/state", saveState());
     stop();
     attack_->stop();
     event->accept();
+}
+
+bool MainWindow::restoreLayout()
+{
+    const QSettings settings;
+    const QByteArray geometry = settings.value("window/geometry").toByteArray();
+    if (geometry.isEmpty() || !restoreGeometry(geometry))
+        return false;
+    restoreState(settings.value("window/state").toByteArray());
+    return true;
+}
+
+QString MainWindow::aboutText() const
+{
+    QString model = tr("none");
+    if (model_)
+        model = tr("%1 (%2, %3 parameters)")
+                    .arg(currentModelPath())
+                    .arg(QString::fromStdString(toString(model_->config.kind)))
+                    .arg(model_->model->parameterCount());
+    return tr("<h3>JIIO Workbench %1</h3>"
+              "<p>Joint inference and input optimisation for deep equilibrium models: restore images and watch "
+              "the equilibrium, the adjoint and the optimised input converge together.</p>"
+              "<p>Qt %2 · LibTorch %3 · OpenCV %4</p><p>Model: %5</p>")
+        .arg(QApplication::applicationVersion(), QString::fromLatin1(qVersion()), QString::fromLatin1(TORCH_VERSION),
+             QString::fromLatin1(CV_VERSION), model.toHtmlEscaped());
+}
+
+void MainWindow::showAbout()
+{
+    auto* box = new QMessageBox(QMessageBox::Information, tr("About JIIO Workbench"), aboutText(), QMessageBox::Ok,
+                                this);
+    box->setObjectName("aboutDialog");
+    box->setIconPixmap(windowIcon().pixmap(64, 64));
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->open();
 }
 
 void MainWindow::dragEnterEvent(QDragEnterEvent* event)

@@ -75,6 +75,12 @@ public:
     void setSigma(double sigma);
     void addSyntheticNoise(); // keeps the clean image as ground truth
     bool setGroundTruth(const QString& path);
+    // The window's geometry and its docks and toolbar as the last session
+    // left them (saved on close); false when nothing was saved yet.
+    bool restoreLayout();
+    // Help → About: version, the Qt, LibTorch and OpenCV versions, the model.
+    QString aboutText() const;
+    void showAbout();
 
 Q_SIGNALS:
     void solveRequested(const jiio::workbench::SolveJob& job);
@@ -156,6 +162,7 @@ private:
     bool comparing_ = false;
     QElapsedTimer runClock_;
     QString lastError_;
+    QString inputSuffix_; // of the open image: Save's default suffix
 };
 
 } // namespace jiio::workbench

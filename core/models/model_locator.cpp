@@ -8,14 +8,53 @@
 
 namespace jiio {
 
-std::vector<std::string> modelSearchDirectories()
+namespace {
+
+// <prefix>/share/jiio/<what> for the prefix the running executable lies in
+// (<prefix>/bin/jiio); empty when that cannot be told.
+std::string besideExecutable(const std::string& what)
+{
+    std::error_code error;
+    const auto executable = std::filesystem::read_symlink("/proc/self/exe", error);
+    if (error)
+        return {};
+    return (executable.parent_path().parent_path() / "share" / "jiio" / what).string();
+}
+
+std::vector<std::string> searchDirectories(const char* variable, const std::string& what, const char* source,
+                                           const char* installed)
 {
     std::vector<std::string> folders;
-    if (const char* fromEnvironment = std::getenv("JIIO_MODELS_DIR"); fromEnvironment && *fromEnvironment)
+    if (const char* fromEnvironment = std::getenv(variable); fromEnvironment && *fromEnvironment)
         folders.emplace_back(fromEnvironment);
-    folders.emplace_back(JIIO_SOURCE_MODELS_DIR);
-    folders.emplace_back(JIIO_INSTALLED_MODELS_DIR);
+    if (auto beside = besideExecutable(what); !beside.empty())
+        folders.push_back(std::move(beside));
+    folders.emplace_back(source);
+    folders.emplace_back(installed);
     return folders;
+}
+
+} // namespace
+
+std::vector<std::string> modelSearchDirectories()
+{
+    return searchDirectories("JIIO_MODELS_DIR", "models", JIIO_SOURCE_MODELS_DIR, JIIO_INSTALLED_MODELS_DIR);
+}
+
+std::vector<std::string> sampleSearchDirectories()
+{
+    return searchDirectories("JIIO_SAMPLES_DIR", "samples", JIIO_SOURCE_SAMPLES_DIR, JIIO_INSTALLED_SAMPLES_DIR);
+}
+
+std::string locateSampleFolder()
+{
+    std::string searched;
+    for (const auto& folder : sampleSearchDirectories()) {
+        if (std::filesystem::is_directory(folder))
+            return folder;
+        searched += (searched.empty() ? "" : ", ") + folder;
+    }
+    throw Error("no sample images found (searched " + searched + ")");
 }
 
 std::string defaultRestorationModelName(int channels)

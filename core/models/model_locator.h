@@ -5,9 +5,17 @@
 namespace jiio {
 
 // Where shipped models are looked up, in order: the JIIO_MODELS_DIR
-// environment variable, the models/ folder of the source tree this binary was
-// built from, then the installed data folder.
+// environment variable, share/jiio/models beside the running executable (an
+// installed copy, wherever it was moved), the models/ folder of the source
+// tree this binary was built from, then the install prefix it was built for.
 std::vector<std::string> modelSearchDirectories();
+
+// The same for the sample images (JIIO_SAMPLES_DIR, share/jiio/samples beside
+// the executable, resources/samples of the source tree, the install prefix).
+std::vector<std::string> sampleSearchDirectories();
+// The first of those folders that exists; throws jiio::Error naming them all
+// when none does.
+std::string locateSampleFolder();
 
 // File name of the shipped restoration model for 1 (gray) or 3 (RGB) channels.
 std::string defaultRestorationModelName(int channels);
