@@ -4,6 +4,8 @@
 #include "core/io/atomic_file.h"
 #include "core/io/image_header.h"
 #include "core/io/image_io.h"
+#include "core/models/checkpoint.h"
+#include "test_support.h"
 
 #include <QDir>
 #include <QFile>
@@ -172,6 +174,10 @@ private Q_SLOTS:
         png += be32(13) + "IHDR" + be32(100000) + be32(100000) + QByteArray("\x08\x02\0\0\0", 5) + be32(0);
         png += QByteArray(64, '\0');
         QTest::newRow("png 100000x100000") << png;
+        // Found by fuzzing: a product beyond 64 bits (was signed overflow).
+        QByteArray vast("\x89PNG\r\n\x1a\n", 8);
+        vast += be32(13) + "IHDR" + be32(2300912933u) + be32(4028966181u) + QByteArray("\x08\x02\0\0\0", 5) + be32(0);
+        QTest::newRow("png 2300912933x4028966181") << vast;
         QByteArray jpeg("\xff\xd8", 2);
         jpeg += QByteArray("\xff\xe0\x00\x10JFIF\0\x01\x01\0\0\x01\0\x01\0\0", 18); // APP0
         jpeg += QByteArray("\xff\xc0\x00\x11\x08\xea\x60\xea\x60\x03", 10);                // SOF0 60000x60000
@@ -215,6 +221,52 @@ private Q_SLOTS:
         std::vector<unsigned char> bmp;
         QVERIFY(cv::imencode(".bmp", image, bmp));
         QVERIFY(!jiio::declaredImageSize(bmp)); // not read: the decoded size is checked instead
+    }
+
+    // Found by fuzzing: LibTorch parses a checkpoint's records without
+    // checking their CRC-32, and a damaged pickle crashed it. Every member is
+    // now checked first: damage is a clear error, and no flipped byte crashes.
+    void aDamagedCheckpointIsRefusedBeforeItIsParsed()
+    {
+        QTemporaryDir folder;
+        const std::string path = (folder.path() + "/model.pt").toStdString();
+        auto model = test::tinyModel(1);
+        saveModel(path, model);
+        QFile file(QString::fromStdString(path));
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        const QByteArray intact = file.readAll();
+        file.close();
+        auto loadWith = [&](const QByteArray& bytes) {
+            QFile out(QString::fromStdString(path));
+            out.open(QIODevice::WriteOnly);
+            out.write(bytes);
+            out.close();
+            try {
+                loadModel(path);
+                return QString();
+            } catch (const Error& e) {
+                return QString::fromUtf8(e.what());
+            }
+        };
+        QVERIFY(loadWith(intact).isEmpty());
+        // A byte of the pickled records, past the member's local header.
+        const int name = intact.indexOf("/data.pkl");
+        QVERIFY(name > 30);
+        const int local = intact.lastIndexOf("PK\x03\x04", name);
+        const int nameLength = uchar(intact[local + 26]) | uchar(intact[local + 27]) << 8;
+        const int extraLength = uchar(intact[local + 28]) | uchar(intact[local + 29]) << 8;
+        QByteArray damaged = intact;
+        damaged[local + 30 + nameLength + extraLength + 5] ^= 0x20;
+        const QString message = loadWith(damaged);
+        QVERIFY2(message.contains("CRC-32") && message.contains("corrupt"), qPrintable(message));
+        int refused = 0;
+        for (int at = 0; at < intact.size(); at += 61) { // whatever is flipped, an error or a model
+            QByteArray flipped = intact;
+            flipped[at] = char(flipped[at] ^ 0x5a);
+            refused += loadWith(flipped).isEmpty() ? 0 : 1;
+        }
+        QVERIFY(refused > intact.size() / 61 / 2);
+        QVERIFY(loadWith(intact.left(intact.size() / 2)).contains("corrupt"));
     }
 
     // A photo taken with the camera turned (EXIF orientation 6: rotate 90

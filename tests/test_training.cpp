@@ -465,6 +465,27 @@ private Q_SLOTS:
         } catch (const Error& e) {
             QVERIFY(QString(e.what()).contains("truncated"));
         }
+
+        // Found by fuzzing: a 28-byte file whose header promises 29 million
+        // images of 57x2 pixels (3.3 GB), which the reader used to allocate
+        // before reading (out of memory). It now grows its buffer with the
+        // data it reads: this is "truncated", at a cost of one 16 MB chunk.
+        const QByteArray hostile = QByteArray::fromBase64("AAAIAwG6uroAAAA5AAAAAoAAAAIAAAAACww=");
+        QFile hostileFile(dir_.filePath("hostile-idx"));
+        QVERIFY(hostileFile.open(QIODevice::WriteOnly));
+        hostileFile.write(hostile);
+        hostileFile.close();
+        try {
+            readIdxImages(hostileFile.fileName().toStdString());
+            QFAIL("expected an error");
+        } catch (const Error& e) {
+            QVERIFY(QString(e.what()).contains("truncated"));
+        }
+        QByteArray manyLabels = idxHeader(0x801, 90000000, 0, 0).left(8);
+        manyLabels.append(QByteArray(10, '\1'));
+        const QString labelsPath = dir_.filePath("many-labels-idx.gz");
+        writeGz(labelsPath, manyLabels);
+        QVERIFY_THROWS_EXCEPTION(Error, readIdxLabels(labelsPath.toStdString()));
     }
 
     void imageFolderSkipsBadFilesAndSplitsByImage()

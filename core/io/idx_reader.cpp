@@ -4,8 +4,10 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
+#include <vector>
 
 namespace jiio {
 
@@ -38,6 +40,24 @@ public:
             total += size_t(chunk);
         }
         return total;
+    }
+
+    // Exactly `bytes` bytes, or nothing when the stream ends first. The buffer
+    // grows with the data actually read, so a header that promises more than
+    // the file holds costs no more memory than the file.
+    std::vector<uint8_t> readExactly(size_t bytes)
+    {
+        constexpr size_t kChunk = size_t(16) << 20;
+        std::vector<uint8_t> data;
+        while (data.size() < bytes) {
+            const size_t offset = data.size();
+            const size_t want = std::min(kChunk, bytes - offset);
+            data.resize(offset + want);
+            const size_t got = read(data.data() + offset, want);
+            if (got < want)
+                return {};
+        }
+        return data;
     }
 
 private:
@@ -75,8 +95,8 @@ IdxImages readIdxImages(const std::string& path)
     if (images.count <= 0 || images.rows <= 0 || images.cols <= 0 || images.rows > 4096 || images.cols > 4096)
         throw Error("'" + path + "' has implausible IDX dimensions");
     const size_t bytes = size_t(images.count) * size_t(images.rows) * size_t(images.cols);
-    images.pixels.resize(bytes);
-    if (file.read(images.pixels.data(), bytes) != bytes)
+    images.pixels = file.readExactly(bytes);
+    if (images.pixels.size() != bytes)
         throw Error("'" + path + "' is truncated (fewer pixels than its header promises)");
     return images;
 }
@@ -93,8 +113,8 @@ std::vector<uint8_t> readIdxLabels(const std::string& path)
     const uint32_t count = bigEndian(header + 4);
     if (count == 0 || count > kMaxLabels)
         throw Error("'" + path + "' has an implausible IDX label count");
-    std::vector<uint8_t> labels(count);
-    if (file.read(labels.data(), count) != count)
+    std::vector<uint8_t> labels = file.readExactly(count);
+    if (labels.size() != count)
         throw Error("'" + path + "' is truncated (fewer labels than its header promises)");
     return labels;
 }

@@ -1,5 +1,6 @@
 #pragma once
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <vector>
 
@@ -13,7 +14,12 @@ constexpr int64_t kMaxImagePixels = int64_t(1) << 26;
 struct DeclaredSize {
     int64_t width = 0;
     int64_t height = 0;
-    int64_t pixels() const { return width * height; }
+    // Saturates rather than overflows: a PNG may declare 2^32 - 1 by 2^32 - 1.
+    int64_t pixels() const
+    {
+        return width > 0 && height > std::numeric_limits<int64_t>::max() / width ? std::numeric_limits<int64_t>::max()
+                                                                                 : width * height;
+    }
 };
 
 // The dimensions a PNG or JPEG file declares in its header, read without

@@ -2,6 +2,7 @@
 
 #include "error.h"
 #include "io/atomic_file.h"
+#include "io/zip_integrity.h"
 
 #include <filesystem>
 #include <sstream>
@@ -17,6 +18,8 @@ torch::serialize::InputArchive openArchive(const std::string& path)
 {
     if (!std::filesystem::exists(path))
         throw Error("cannot read model '" + path + "': no such file");
+    if (const std::string problem = zipIntegrityProblem(path); !problem.empty())
+        throw Error("cannot read model '" + path + "': the file is corrupt or not a JIIO checkpoint (" + problem + ")");
     torch::serialize::InputArchive archive;
     try {
         archive.load_from(path);
