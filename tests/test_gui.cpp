@@ -195,12 +195,18 @@ private Q_SLOTS:
         setIterations(window, 6);
         QSignalSpy finished(&window, &MainWindow::solveFinished);
         QSignalSpy failed(&window, &MainWindow::solveFailed);
+        QVERIFY(window.progressBar()->isHidden());
         window.run();
         QVERIFY2(window.isRunning(), qPrintable(window.lastError()));
         QVERIFY(!window.runAction()->isEnabled());
+        QVERIFY(window.progressBar()->isVisible()); // with Stop beside it
         QTRY_VERIFY_WITH_TIMEOUT(finished.size() + failed.size() > 0, 60000);
         QVERIFY2(failed.isEmpty(), qPrintable(window.lastError()));
         QCOMPARE(window.plot()->pointCount(), 6);
+        QVERIFY(window.progressBar()->isHidden());
+        QCOMPARE(window.progressBar()->maximum(), 6);
+        QCOMPARE(window.progressBar()->value(), 6);
+        QCOMPARE(window.progressBar()->format(), QString("iteration 6 of 6"));
         const QImage result = window.resultCanvas()->image();
         QCOMPARE(result.size(), QSize(64, 64));
         QVERIFY(result.convertToFormat(QImage::Format_RGB888)

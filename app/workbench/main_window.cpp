@@ -34,6 +34,7 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
+#include <QProgressBar>
 #include <QPushButton>
 #include <QSettings>
 #include <QSpinBox>
@@ -219,6 +220,16 @@ void MainWindow::buildUi()
 
     status_ = new QLabel(tr("Open an image to begin."));
     statusBar()->addWidget(status_, 1);
+    progress_ = new QProgressBar;
+    progress_->setObjectName("solveProgress");
+    progress_->setMaximumWidth(260);
+    progress_->setVisible(false);
+    stopButton_ = new QPushButton(tr("Stop"));
+    stopButton_->setToolTip(tr("Stop after the current iteration; the result so far stays"));
+    stopButton_->setVisible(false);
+    connect(stopButton_, &QPushButton::clicked, this, &MainWindow::stop);
+    statusBar()->addPermanentWidget(progress_);
+    statusBar()->addPermanentWidget(stopButton_);
 }
 
 void MainWindow::buildActions()
@@ -265,6 +276,9 @@ void MainWindow::buildActions()
                     &widgets::ImageCanvas::showActualSize);
     view->addAction(tr("&Fit to window"), QKeySequence(Qt::CTRL | Qt::Key_0), observation_,
                     &widgets::ImageCanvas::fitToWindow);
+    view->addSeparator();
+    for (auto* dock : findChildren<QDockWidget*>()) // show or hide the panels; the layout is kept on quit
+        view->addAction(dock->toggleViewAction());
 
     edit->addSeparator();
     edit->addAction(tr("&Larger brush"), QKeySequence(Qt::Key_BracketRight), this,
@@ -391,6 +405,10 @@ void MainWindow::restartWorker()
         else
             plot_->addPoint(p);
         updateStatus(p);
+    });
+    connect(worker_, &SolveWorker::segment, this, [this](int index, int count) {
+        segmentIndex_ = index;
+        segmentCount_ = std::max(1, count);
     });
     connect(worker_, &SolveWorker::compareRunStarted, compare_, &CompareView::startRun);
     connect(worker_, &SolveWorker::compareRowReady, compare_, &CompareView::addRow);
@@ -633,6 +651,20 @@ void MainWindow::onFailed(const QString& message)
 
 void MainWindow::updateStatus(const widgets::ConvergencePoint& p)
 {
+    if (running_ && !comparing_) {
+        // Iterations continue across tiles: the bar counts this tile's.
+        const int budget = std::max(1, settings_->values().iterations);
+        const int within = std::clamp(p.iteration - segmentIndex_ * budget, 0, budget);
+        progress_->setRange(0, budget * segmentCount_);
+        progress_->setValue(std::min(segmentIndex_ * budget + within, budget * segmentCount_));
+        progress_->setFormat(segmentCount_ > 1
+                                 ? tr("tile %1 of %2 · iteration %3 of %4")
+                                       .arg(segmentIndex_ + 1)
+                                       .arg(segmentCount_)
+                                       .arg(within)
+                                       .arg(budget)
+                                 : tr("iteration %1 of %2").arg(within).arg(budget));
+    }
     const double elapsed = runClock_.isValid() ? runClock_.elapsed() / 1000.0 : p.seconds;
     status_->setText(tr("iteration %1 · residual %2 · objective %3 · %4 it/s · %5 s")
                          .arg(p.iteration)
@@ -647,6 +679,14 @@ void MainWindow::updateActions()
     const bool hasImage = !observed_->color.empty();
     runAction_->setEnabled(hasImage && model_ && !running_);
     stopAction_->setEnabled(running_);
+    const bool solving = running_ && !comparing_;
+    if (solving && !progress_->isVisible()) { // a new solve starts at zero
+        segmentIndex_ = 0;
+        segmentCount_ = 1;
+        progress_->setValue(0);
+    }
+    progress_->setVisible(solving);
+    stopButton_->setVisible(solving);
     saveAction_->setEnabled(!lastResult_.isNull() && !running_);
 }
 

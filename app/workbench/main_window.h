@@ -14,6 +14,8 @@ class QCheckBox;
 class QComboBox;
 class QDoubleSpinBox;
 class QLabel;
+class QProgressBar;
+class QPushButton;
 class QSpinBox;
 class QTabWidget;
 
@@ -60,6 +62,7 @@ public:
     widgets::SolverSettingsPanel* settingsPanel() const { return settings_; }
     QAction* runAction() const { return runAction_; }
     QAction* stopAction() const { return stopAction_; }
+    QProgressBar* progressBar() const { return progress_; }
     CompareView* compareView() const { return compare_; }
     TrainingView* trainingView() const { return training_; }
     AttackView* attackView() const { return attack_; }
@@ -151,6 +154,9 @@ private:
     QCheckBox* eraser_ = nullptr;
     QCheckBox* againstTime_ = nullptr;
     QLabel* status_ = nullptr;
+    QProgressBar* progress_ = nullptr; // iteration k of N (tile k of n) while a solve runs
+    QPushButton* stopButton_ = nullptr;
+    int segmentIndex_ = 0, segmentCount_ = 1;
     QMenu* recentMenu_ = nullptr;
     QAction* runAction_ = nullptr;
     QAction* stopAction_ = nullptr;

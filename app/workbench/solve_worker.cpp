@@ -29,8 +29,9 @@ public:
         Q_EMIT worker_.iteration(point);
     }
     qint64 functionEvaluations() const { return functionEvaluations_; }
-    void onSegment(int index, int) override
+    void onSegment(int index, int count) override
     {
+        Q_EMIT worker_.segment(index, count);
         if (index > 0) { // tiles continue the iteration axis
             offset_ = last_.iteration;
             secondsOffset_ = last_.seconds;

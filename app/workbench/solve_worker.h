@@ -56,6 +56,8 @@ public Q_SLOTS:
 
 Q_SIGNALS:
     void iteration(const jiio::widgets::ConvergencePoint& point);
+    // A large image is solved in tiles: tile batch `index` (from 0) of `count`.
+    void segment(int index, int count);
     void preview(const QImage& image);
     // The result on screen (8-bit) and at full precision (float, for saving).
     void finished(const QImage& result, const cv::Mat& fullResult, const QString& summary);
