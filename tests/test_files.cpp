@@ -269,6 +269,40 @@ private Q_SLOTS:
         QVERIFY(loadWith(intact.left(intact.size() / 2)).contains("corrupt"));
     }
 
+    // Found by fuzzing: bytes that OpenCV handed to its DICOM decoder, which
+    // aborted the process on an assertion. Only the five documented formats
+    // reach a decoder now; anything else is refused by name.
+    void onlyTheDocumentedFormatsReachADecoder()
+    {
+        QTemporaryDir folder;
+        auto attempt = [&](const QByteArray& bytes) {
+            const QString path = folder.filePath("input.img");
+            QFile file(path);
+            file.open(QIODevice::WriteOnly);
+            file.write(bytes);
+            file.close();
+            try {
+                readMask(path.toStdString());
+                return QString();
+            } catch (const Error& e) {
+                return QString::fromUtf8(e.what());
+            }
+        };
+        QByteArray dicom(128, '\0'); // a DICOM preamble, then its magic
+        dicom += "DICM";
+        dicom += QByteArray(64, '\x1d');
+        QVERIFY(attempt(dicom).contains("not a PNG, JPEG, TIFF, BMP or WebP image"));
+        const QByteArray jpeg2000("\0\0\0\x0cjP  \r\n\x87\n", 12);
+        QVERIFY(attempt(jpeg2000 + QByteArray(40, '\0')).contains("not a PNG, JPEG, TIFF, BMP or WebP image"));
+        QVERIFY(attempt("P5\n2 2\n255\n\1\2\3\4").contains("not a PNG")); // PGM: OpenCV reads it, we do not
+        for (const char* extension : {".png", ".jpg", ".tif", ".bmp", ".webp"}) {
+            std::vector<unsigned char> bytes;
+            QVERIFY(cv::imencode(extension, cv::Mat(4, 5, CV_8UC1, cv::Scalar(255)), bytes));
+            QVERIFY2(attempt(QByteArray(reinterpret_cast<const char*>(bytes.data()), int(bytes.size()))).isEmpty(),
+                     extension);
+        }
+    }
+
     // A photo taken with the camera turned (EXIF orientation 6: rotate 90
     // degrees clockwise to view) is read upright, image and mask alike.
     void photosAreReadUprightByTheirExifOrientation()

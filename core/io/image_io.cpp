@@ -44,11 +44,27 @@ bool jpegIsComplete(const std::vector<unsigned char>& bytes)
     return std::search(lastScan, bytes.end(), std::begin(eoi), std::end(eoi)) != bytes.end();
 }
 
+// The formats the engine reads, told by their first bytes. OpenCV can decode
+// many more (DICOM, JPEG 2000, OpenEXR, HDR, ...), but their decoders are
+// not needed here and some abort on damaged input (fuzzing found GDCM's DICOM
+// reader asserting), so nothing else reaches imdecode.
+bool isSupportedFormat(const std::vector<unsigned char>& bytes)
+{
+    auto startsWith = [&](std::initializer_list<unsigned char> prefix, size_t at = 0) {
+        return bytes.size() >= at + prefix.size() && std::equal(prefix.begin(), prefix.end(), bytes.begin() + long(at));
+    };
+    return startsWith({0x89, 'P', 'N', 'G'}) || isJpeg(bytes) || startsWith({'I', 'I', '*', 0})
+        || startsWith({'M', 'M', 0, '*'}) || startsWith({'B', 'M'})
+        || (startsWith({'R', 'I', 'F', 'F'}) && startsWith({'W', 'E', 'B', 'P'}, 8));
+}
+
 cv::Mat decode(const std::string& path, int flags)
 {
     const auto bytes = readBytes(path);
     if (bytes.empty())
         throw Error("cannot read '" + path + "': the file is empty");
+    if (!isSupportedFormat(bytes))
+        throw Error("cannot read '" + path + "': not a PNG, JPEG, TIFF, BMP or WebP image");
     if (isJpeg(bytes) && !jpegIsComplete(bytes))
         throw Error("cannot read '" + path + "': the JPEG file is truncated");
     auto tooLarge = [&](int64_t width, int64_t height) {

@@ -18,7 +18,8 @@ struct ImageData {
     int height() const { return color.rows; }
 };
 
-// Reads any image OpenCV decodes (8/16-bit, gray/RGB/RGBA); a JPEG is turned
+// Reads a PNG, JPEG, TIFF, BMP or WebP image (8/16-bit, gray/RGB/RGBA;
+// other formats are refused before any decoder sees them); a JPEG is turned
 // upright by its EXIF orientation. Throws jiio::Error for missing,
 // unreadable, truncated or unsupported files.
 ImageData readImage(const std::string& path);
