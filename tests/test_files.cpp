@@ -266,6 +266,17 @@ private Q_SLOTS:
             refused += loadWith(flipped).isEmpty() ? 0 : 1;
         }
         QVERIFY(refused > intact.size() / 61 / 2);
+        // Also found by fuzzing: a stored member relabelled as deflated went
+        // unchecked (and crashed LibTorch's parser); deflated members are
+        // inflated and checked now, and other compressions refused.
+        const int central = intact.indexOf("PK\x01\x02");
+        QVERIFY(central > 0);
+        for (const char method : {char(8), char(12)}) {
+            QByteArray relabelled = intact;
+            relabelled[central + 10] = method; // the first central-directory entry
+            const QString refusal = loadWith(relabelled);
+            QVERIFY2(refusal.contains("damaged") || refusal.contains("no checkpoint"), qPrintable(refusal));
+        }
         QVERIFY(loadWith(intact.left(intact.size() / 2)).contains("corrupt"));
     }
 

@@ -24,6 +24,27 @@ uint32_t little(const std::vector<unsigned char>& bytes, size_t at, int width)
     return value;
 }
 
+// Code records are a few kilobytes; a bound keeps a damaged size field from
+// asking for gigabytes.
+constexpr uint32_t kLargestDeflatedMember = 64u << 20;
+
+// A raw deflate stream to exactly `size` bytes.
+bool inflateRaw(const unsigned char* in, size_t inSize, size_t size, std::vector<unsigned char>& out)
+{
+    out.assign(size, 0);
+    z_stream stream{};
+    if (inflateInit2(&stream, -MAX_WBITS) != Z_OK)
+        return false;
+    stream.next_in = const_cast<unsigned char*>(in);
+    stream.avail_in = uInt(inSize);
+    stream.next_out = out.data();
+    stream.avail_out = uInt(size);
+    const int result = inflate(&stream, Z_FINISH);
+    const bool whole = result == Z_STREAM_END && stream.total_out == size;
+    inflateEnd(&stream);
+    return whole;
+}
+
 } // namespace
 
 std::string zipIntegrityProblem(const std::string& path)
@@ -46,7 +67,7 @@ std::string zipIntegrityProblem(const std::string& path)
     const uint32_t entries = little(bytes, end + 10, 2);
     size_t at = little(bytes, end + 16, 4);
     if (at == kZip64Marker)
-        return {}; // a ZIP64 archive: left to the reader
+        return "it is a ZIP64 archive, which no checkpoint of this program is";
     for (uint32_t entry = 0; entry < entries; ++entry) {
         if (at + 46 > bytes.size() || little(bytes, at, 4) != kCentralFileHeader)
             return "its directory is damaged";
@@ -62,14 +83,25 @@ std::string zipIntegrityProblem(const std::string& path)
             return "its directory is damaged";
         const std::string name(bytes.begin() + long(at + 46), bytes.begin() + long(at + 46 + nameLength));
         at += 46 + nameLength + extraLength + commentLength;
-        if (method != 0 || compressed == kZip64Marker || size == kZip64Marker || local == kZip64Marker)
-            continue;
+        // LibTorch stores tensors and deflates its code records; a member in
+        // ZIP64 form or another compression is nothing this program wrote.
+        if ((method != 0 && method != 8) || compressed == kZip64Marker || size == kZip64Marker
+            || local == kZip64Marker || (method == 8 && size > kLargestDeflatedMember))
+            return "member '" + name + "' is in a form no checkpoint of this program has";
         if (local + 30 > bytes.size() || little(bytes, local, 4) != kLocalFileHeader)
             return "member '" + name + "' is missing";
         const size_t data = local + 30 + little(bytes, local + 26, 2) + little(bytes, local + 28, 2);
-        if (compressed != size || data + size > bytes.size())
+        if (data + compressed > bytes.size() || (method == 0 && compressed != size))
             return "member '" + name + "' is truncated";
-        const uLong actual = crc32(crc32(0L, Z_NULL, 0), bytes.data() + data, uInt(size));
+        uLong actual = 0;
+        if (method == 0) {
+            actual = crc32(crc32(0L, Z_NULL, 0), bytes.data() + data, uInt(size));
+        } else {
+            std::vector<unsigned char> inflated;
+            if (!inflateRaw(bytes.data() + data, compressed, size, inflated))
+                return "member '" + name + "' is damaged (it does not inflate to its size)";
+            actual = crc32(crc32(0L, Z_NULL, 0), inflated.data(), uInt(inflated.size()));
+        }
         if (uint32_t(actual) != crc)
             return "member '" + name + "' is damaged (its CRC-32 does not match)";
     }
