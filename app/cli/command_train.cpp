@@ -20,17 +20,34 @@ namespace jiio::cli {
 namespace {
 
 // On a terminal, one line redrawn in place; into a file or pipe, a plain line
-// at each validation and otherwise at most every half minute, so logs stay
-// readable.
+// for the first step, each validation and each checkpoint, and otherwise at
+// most every half minute, so logs stay readable (every step is in the run's
+// CSV log anyway).
 class ProgressBar : public TrainingObserver {
 public:
     void onProgress(const TrainingProgress& p) override
     {
+        last_ = p;
         const bool validated = std::isfinite(p.validationPsnr) || std::isfinite(p.validationAccuracy);
-        const auto now = std::chrono::steady_clock::now();
-        if (!terminal_ && !validated && p.step < p.steps && now - lastLine_ < std::chrono::seconds(30))
-            return;
-        lastLine_ = now;
+        const bool due = std::chrono::steady_clock::now() - lastLine_ >= std::chrono::seconds(30);
+        if (terminal_ || validated || due || p.step == 1 || p.step == p.steps)
+            print(p);
+    }
+    void onCheckpoint(int step, const std::string& path) override
+    {
+        if (!terminal_ && printedStep_ != last_.step && last_.step > 0)
+            print(last_); // the step the checkpoint holds
+        std::fprintf(stderr, "%scheckpoint at step %d written to %s\n", terminal_ ? "\n" : "", step, path.c_str());
+    }
+    // Ctrl-C or SIGTERM: finish the current step, checkpoint, stop.
+    bool stopRequested() const override { return stopSignalReceived() != 0; }
+
+private:
+    void print(const TrainingProgress& p)
+    {
+        lastLine_ = std::chrono::steady_clock::now();
+        printedStep_ = p.step;
+        const bool validated = std::isfinite(p.validationPsnr) || std::isfinite(p.validationAccuracy);
         const int width = 30;
         const int filled = p.steps > 0 ? width * p.step / p.steps : 0;
         if (terminal_)
@@ -48,16 +65,11 @@ public:
             std::fputc('\n', stderr);
         std::fflush(stderr);
     }
-    void onCheckpoint(int step, const std::string& path) override
-    {
-        std::fprintf(stderr, "%scheckpoint at step %d written to %s\n", terminal_ ? "\n" : "", step, path.c_str());
-    }
-    // Ctrl-C or SIGTERM: finish the current step, checkpoint, stop.
-    bool stopRequested() const override { return stopSignalReceived() != 0; }
 
-private:
     const bool terminal_ = isatty(fileno(stderr)) != 0;
     std::chrono::steady_clock::time_point lastLine_{};
+    TrainingProgress last_;
+    int printedStep_ = -1;
 };
 
 // After a run: when a signal stopped it, says where the checkpoint is and

@@ -15,6 +15,8 @@ constexpr uint32_t kEndOfCentralDirectory = 0x06054b50;
 constexpr uint32_t kCentralFileHeader = 0x02014b50;
 constexpr uint32_t kLocalFileHeader = 0x04034b50;
 constexpr uint32_t kZip64Marker = 0xFFFFFFFF;
+constexpr uint32_t kZip64Locator = 0x07064b50;
+constexpr uint32_t kZip64EndOfCentralDirectory = 0x06064b50;
 
 uint32_t little(const std::vector<unsigned char>& bytes, size_t at, int width)
 {
@@ -22,6 +24,11 @@ uint32_t little(const std::vector<unsigned char>& bytes, size_t at, int width)
     for (int i = width - 1; i >= 0; --i)
         value = value << 8 | bytes[at + size_t(i)];
     return value;
+}
+
+uint64_t little64(const std::vector<unsigned char>& bytes, size_t at)
+{
+    return uint64_t(little(bytes, at, 4)) | uint64_t(little(bytes, at + 4, 4)) << 32;
 }
 
 // Code records are a few kilobytes; a bound keeps a damaged size field from
@@ -64,11 +71,25 @@ std::string zipIntegrityProblem(const std::string& path)
             return "it is not a ZIP archive (no end-of-directory record)";
         --end;
     }
-    const uint32_t entries = little(bytes, end + 10, 2);
-    size_t at = little(bytes, end + 16, 4);
-    if (at == kZip64Marker)
-        return "it is a ZIP64 archive, which no checkpoint of this program is";
-    for (uint32_t entry = 0; entry < entries; ++entry) {
+    uint64_t entries = little(bytes, end + 10, 2);
+    uint64_t at = little(bytes, end + 16, 4);
+    // LibTorch's writer adds a ZIP64 end record (and its locator, just before
+    // the classic one), and readers take the directory from it: the two must
+    // agree, or a reader would see members this check did not.
+    if (end >= 20 && little(bytes, end - 20, 4) == kZip64Locator) {
+        const uint64_t record = little64(bytes, end - 12);
+        if (record + 56 > bytes.size() || little(bytes, size_t(record), 4) != kZip64EndOfCentralDirectory)
+            return "its directory is damaged";
+        const uint64_t entries64 = little64(bytes, size_t(record) + 32);
+        const uint64_t at64 = little64(bytes, size_t(record) + 48);
+        if ((entries != 0xFFFF && entries != entries64) || (at != kZip64Marker && at != at64))
+            return "its directory is damaged (its two end records disagree)";
+        entries = entries64;
+        at = at64;
+    }
+    if (entries == 0 || entries > bytes.size() / 46)
+        return "its directory is damaged";
+    for (uint64_t entry = 0; entry < entries; ++entry) {
         if (at + 46 > bytes.size() || little(bytes, at, 4) != kCentralFileHeader)
             return "its directory is damaged";
         const uint32_t method = little(bytes, at + 10, 2);
