@@ -163,6 +163,15 @@ private Q_SLOTS:
         QVERIFY(sigma->isEnabled());
     }
 
+    // Every tab page counts towards the window's minimum size: the widest one
+    // (the attack view) once made the window wider than a 1280-pixel screen.
+    void theWindowFitsA1280PixelScreen()
+    {
+        MainWindow window(model_);
+        window.show();
+        QVERIFY2(window.minimumSizeHint().width() <= 1280, qPrintable(QString::number(window.minimumSizeHint().width())));
+    }
+
     void paintsAStrokeAndUndoesIt()
     {
         MainWindow window(model_);

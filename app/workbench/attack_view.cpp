@@ -32,7 +32,7 @@ namespace jiio::workbench {
 namespace {
 
 constexpr int kGallerySize = 24;
-constexpr int kImageZoom = 6; // 28x28 images shown at 168x168, pixels kept sharp
+constexpr int kImageZoom = 4; // 28x28 images shown at 112x112, pixels kept sharp
 
 QString className(const QStringList& names, int index)
 {
@@ -185,10 +185,11 @@ void AttackView::buildUi()
     status_->setWordWrap(true);
     auto* right = new QWidget;
     auto* rightLayout = new QVBoxLayout(right);
-    auto* top = new QHBoxLayout;
-    top->addLayout(images);
-    top->addWidget(probabilities, 1);
-    rightLayout->addLayout(top);
+    // Images above their class probabilities: side by side they made the
+    // window wider than a 1280-pixel screen.
+    images->addStretch(1);
+    rightLayout->addLayout(images);
+    rightLayout->addWidget(probabilities);
     rightLayout->addWidget(plot_, 1);
     rightLayout->addWidget(status_);
 
