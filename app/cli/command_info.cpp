@@ -48,6 +48,8 @@ int runInfo(const QStringList& arguments)
     if (!parseOrHelp(parser, arguments, "Show a checkpoint's configuration and size.", 1))
         return 0;
     const std::string path = toStd(parser.positionalArguments().front());
+    if (parser.isSet("json"))
+        checkWritableLocation(toStd(parser.value("json")));
     LoadedModel loaded = loadModel(path);
     std::printf("file = %s\nparameters = %lld\n%s", path.c_str(), (long long)loaded.model->parameterCount(),
                 loaded.config.toText().c_str());

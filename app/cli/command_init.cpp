@@ -3,6 +3,7 @@
 #include "cli_options.h"
 #include "commands.h"
 
+#include "core/io/atomic_file.h"
 #include "core/models/checkpoint.h"
 
 #include <cstdio>
@@ -95,11 +96,17 @@ int runInit(const QStringList& arguments)
     config.validate();
 
     const std::string output = toStd(requireValue(parser, "output"));
+    checkWritableLocation(output);
     torch::manual_seed(uint64_t(intValue(parser, "seed", 0, 0, 2147483647)));
     DeqModel model(config);
     if (parser.isSet("weights-from")) {
         const std::string sourcePath = toStd(parser.value("weights-from"));
         const LoadedModel source = loadModel(sourcePath);
+        // Same-shaped tensors of another kind of model mean something else.
+        if (source.config.kind != config.kind || source.config.imageChannels != config.imageChannels)
+            throw Error(sourcePath + " is a " + std::to_string(source.config.imageChannels) + "-channel "
+                        + toString(source.config.kind) + " model; --weights-from needs one of the new model's kind ("
+                        + toString(config.kind) + ", " + std::to_string(config.imageChannels) + " channel(s))");
         const int copied = copyMatchingParameters(model, source.model);
         const int total = int(model->parameters().size());
         if (copied == 0)
