@@ -1,5 +1,6 @@
 // The classical restoration methods JIIO is compared with, on problems with
 // known answers.
+#include "core/evaluation/evaluation.h"
 #include "core/tasks/restoration/classical_restoration.h"
 
 #include <QtTest>
@@ -97,6 +98,53 @@ private Q_SLOTS:
         QVERIFY(rmse(denoised, step) < 0.4 * rmse(noisy, step));
         const double energy = 0.5 * cv::norm(denoised, noisy, cv::NORM_L2SQR) + weight * totalVariation(denoised);
         QVERIFY(energy < weight * totalVariation(noisy));
+    }
+
+    // `jiio eval` stopped by Ctrl-C keeps the images it finished: a stop in the
+    // middle of the second image leaves exactly the rows of the first alone.
+    void evaluationStoppedMidwayKeepsTheImagesItFinished()
+    {
+        torch::manual_seed(3);
+        ModelConfig config = ModelConfig::newImagePriorModel(3);
+        config.width = 8;
+        config.scales = 2;
+        config.groups = 2;
+        DeqModel model(config);
+        model->eval();
+        std::vector<cv::Mat> images;
+        for (int i = 0; i < 2; ++i) {
+            cv::Mat image(32, 32, CV_32FC3);
+            cv::randu(image, 0.0, 1.0);
+            cv::GaussianBlur(image, image, cv::Size(5, 5), 1.5);
+            images.push_back(image);
+        }
+        SolveSettings settings;
+        settings.setBudget(2);
+        int polls = 0;
+        int reported = 0;
+        EvaluationControl control;
+        control.onImageScored = [&](int scored, int total) {
+            reported = scored;
+            QCOMPARE(total, 2);
+        };
+        control.stopRequested = [&] { return ++polls < 0; };
+        const auto first = evaluateModel(model, "tiny", {images[0]}, settings, 32, 5, EvaluationControl{control.stopRequested, {}});
+        const int pollsPerImage = polls;
+        QVERIFY(pollsPerImage > 6); // once per corruption and during the solves
+        QCOMPARE(first.images, 1);
+
+        polls = 0;
+        control.stopRequested = [&] { return ++polls > pollsPerImage + 4; };
+        const auto stopped = evaluateModel(model, "tiny", images, settings, 32, 5, control);
+        QCOMPARE(reported, 1);
+        QCOMPARE(stopped.images, 1);
+        QCOMPARE(stopped.imagesRequested, 2);
+        QCOMPARE(stopped.rows.size(), first.rows.size());
+        for (size_t i = 0; i < first.rows.size(); ++i) {
+            QCOMPARE(stopped.rows[i].method, first.rows[i].method);
+            QCOMPARE(stopped.rows[i].psnr, first.rows[i].psnr);
+        }
+        QVERIFY(evaluationTable(stopped).find("images: 1 of 2 (stopped)") != std::string::npos);
     }
 
     void everyMethodHasANameAndATunedGrid()

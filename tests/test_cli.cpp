@@ -458,6 +458,40 @@ private Q_SLOTS:
         QVERIFY(document["rows"].toArray().size() > 6 * 3);
     }
 
+    // Ctrl-C during `jiio eval`: the table and JSON of the images scored so far, exit status 130.
+    void evalStopsOnSigintWithTheImagesScored()
+    {
+        QStringList arguments{"eval", "--model", rgbModel_, "--crop", "32", "--iters", "2", "--json", path("stopped.json")};
+        QStringList pictures;
+        for (int i = 0; i < 4; ++i)
+            pictures << write(QString("stop-%1.png").arg(i), makePicture(40 + 4 * i, 40, 3, CV_8U));
+        for (int i = 0; i < 400; ++i)
+            arguments << "--image" << pictures[i % 4];
+        QProcess process;
+        process.setProgram(cliPath());
+        process.setArguments(arguments);
+        process.start();
+        QVERIFY(process.waitForStarted());
+        QByteArray err;
+        QDeadlineTimer deadline(120000);
+        while (!err.contains("scored image 1 of 400") && !deadline.hasExpired()) {
+            process.waitForReadyRead(200);
+            err += process.readAllStandardError();
+        }
+        QVERIFY2(err.contains("scored image 1 of 400"), err.constData());
+        QCOMPARE(::kill(pid_t(process.processId()), SIGINT), 0);
+        QVERIFY(process.waitForFinished(120000));
+        err += process.readAllStandardError();
+        QCOMPARE(process.exitStatus(), QProcess::NormalExit);
+        QCOMPARE(process.exitCode(), 130);
+        QVERIFY2(err.contains("jiio eval: stopped after"), err.constData());
+        const QString out = QString::fromUtf8(process.readAllStandardOutput());
+        QVERIFY2(out.contains("of 400 (stopped)") && out.contains("best classical"), qPrintable(out));
+        const auto document = readJson(path("stopped.json"));
+        QVERIFY(document["images"].toInt() >= 1 && document["images"].toInt() < 400);
+        QCOMPARE(document["images_requested"].toInt(), 400);
+    }
+
     void trainRunsOnAnImageFolderAndResumes()
     {
         QTemporaryDir data;

@@ -10,10 +10,12 @@
 #include "core/io/image_io.h"
 #include "core/models/checkpoint.h"
 #include "core/models/model_locator.h"
+#include "core/stop_signals.h"
 #include "core/training/training_data.h"
 
 #include <opencv2/imgproc.hpp>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 
@@ -88,14 +90,26 @@ int runEval(const QStringList& arguments)
         if (color.channels() != channels)
             cv::cvtColor(color, color, channels == 1 ? cv::COLOR_RGB2GRAY : cv::COLOR_GRAY2RGB);
     const auto settings = solveSettingsFrom(parser, loaded.config);
+    // Ctrl-C ends the evaluation with the images scored so far, table and JSON included.
+    installStopSignalHandlers();
+    EvaluationControl control;
+    control.stopRequested = [] { return stopSignalReceived() != 0; };
+    const auto started = std::chrono::steady_clock::now();
+    control.onImageScored = [&](int scored, int total) {
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        std::fprintf(stderr, "scored image %d of %d (%.1f s)\n", scored, total, seconds);
+    };
     const auto report = evaluateModel(loaded.model, std::filesystem::path(modelPath).filename().string(), images,
-                                      settings, crop, uint64_t(intValue(parser, "seed", 0, 0, 2147483647)));
+                                      settings, crop, uint64_t(intValue(parser, "seed", 0, 0, 2147483647)), control);
     std::fputs(evaluationTable(report).c_str(), stdout);
     if (!jsonPath.empty()) {
         writeFileAtomically(jsonPath, evaluationJson(report));
         std::printf("results written to %s\n", jsonPath.c_str());
     }
-    return 0;
+    const int signal = stopSignalReceived();
+    if (signal != 0)
+        std::fprintf(stderr, "jiio eval: stopped after %d of %d images\n", report.images, report.imagesRequested);
+    return signal != 0 ? exitStatusForSignal(signal) : 0;
 }
 
 } // namespace jiio::cli

@@ -104,6 +104,24 @@ private:
     std::vector<int> counts_;
 };
 
+// One method's result on one image, kept until the whole image is scored.
+struct ScoredResult {
+    std::string corruption, method;
+    cv::Mat result;
+    double seconds = 0;
+};
+
+// Lets a solve end early when the evaluation is asked to stop.
+class StopWatcher final : public SolveObserver {
+public:
+    explicit StopWatcher(const std::function<bool()>& stopRequested) : stopRequested_(stopRequested) {}
+    void onIteration(const IterationStats&) override {}
+    bool stopRequested() const override { return stopRequested_ && stopRequested_(); }
+
+private:
+    const std::function<bool()>& stopRequested_;
+};
+
 double timed(const std::function<void()>& work)
 {
     const auto start = Clock::now();
@@ -149,17 +167,30 @@ std::vector<EvaluationRow> keepBestParameters(const std::vector<EvaluationRow>& 
 EvaluationReport evaluateModel(DeqModel& model, const std::string& modelName, const std::vector<cv::Mat>& images,
                                const SolveSettings& settings, int cropSize, uint64_t seed)
 {
+    return evaluateModel(model, modelName, images, settings, cropSize, seed, EvaluationControl{});
+}
+
+EvaluationReport evaluateModel(DeqModel& model, const std::string& modelName, const std::vector<cv::Mat>& images,
+                               const SolveSettings& settings, int cropSize, uint64_t seed,
+                               const EvaluationControl& control)
+{
     if (images.empty())
         throw Error("evaluation needs at least one image");
     const int channels = model->config().imageChannels;
     Table table;
-    NullObserver quiet;
+    StopWatcher quiet(control.stopRequested);
     uint64_t imageSeed = seed;
+    int scored = 0;
     for (const cv::Mat& full : images) {
         if (full.channels() != channels)
             throw Error("evaluation images must have the model's channel count");
         const cv::Mat clean = centreCrop(full, cropSize);
+        std::vector<ScoredResult> results;
+        auto keep = [&](const std::string& corruption, const std::string& method, const cv::Mat& result,
+                        double seconds) { results.push_back({corruption, method, result, seconds}); };
         for (const auto& corruption : corruptionsFor(model->config().kind)) {
+            if (quiet.stopRequested())
+                break;
             ++imageSeed;
             ImageData observed;
             observed.depth = CV_8U;
@@ -188,21 +219,29 @@ EvaluationReport evaluateModel(DeqModel& model, const std::string& modelName, co
                         result = restoreClassically(method, observed.color, request.missingMask, corruption.sigma,
                                                     parameter);
                     });
-                    table.add(corruption.name, classicalName(method, parameter), clean, result, seconds);
+                    keep(corruption.name, classicalName(method, parameter), result, seconds);
                 }
             RestoreOutcome outcome;
             const double seconds = timed([&] { outcome = restoreImage(model, observed, request, quiet); });
-            table.add(corruption.name, kJiioMethod, clean, outcome.image.color, seconds);
+            keep(corruption.name, kJiioMethod, outcome.image.color, seconds);
             // The ablation: the same solve with the optimised input frozen at its start.
             RestoreRequest frozen = request;
             frozen.solver.jiio.alphaX = frozen.solver.jiio.alphaXLate = 0;
             const double frozenSeconds = timed([&] { outcome = restoreImage(model, observed, frozen, quiet); });
-            table.add(corruption.name, kFrozenMethod, clean, outcome.image.color, frozenSeconds);
+            keep(corruption.name, kFrozenMethod, outcome.image.color, frozenSeconds);
         }
+        if (quiet.stopRequested()) // this image's solves may have been cut short
+            break;
+        for (const auto& r : results)
+            table.add(r.corruption, r.method, clean, r.result, r.seconds);
+        ++scored;
+        if (control.onImageScored)
+            control.onImageScored(scored, int(images.size()));
     }
     EvaluationReport report;
     report.model = modelName;
-    report.images = int(images.size());
+    report.images = scored;
+    report.imagesRequested = int(images.size());
     report.cropSize = cropSize; // images smaller than this are used whole
     report.rows = keepBestParameters(table.averaged());
     return report;
@@ -237,8 +276,10 @@ std::vector<EvaluationSummaryRow> evaluationSummary(const EvaluationReport& repo
 std::string evaluationTable(const EvaluationReport& report)
 {
     auto out = classicStream();
-    out << "model: " << report.model << "   images: " << report.images << " (centre crops up to "
-        << report.cropSize << "x" << report.cropSize << ")\n\n";
+    out << "model: " << report.model << "   images: " << report.images;
+    if (report.imagesRequested > report.images)
+        out << " of " << report.imagesRequested << " (stopped)";
+    out << " (centre crops up to " << report.cropSize << "x" << report.cropSize << ")\n\n";
     out << std::left << std::setw(24) << "corruption" << std::setw(18) << "method" << std::right << std::setw(10)
         << "PSNR [dB]" << std::setw(8) << "SSIM" << std::setw(12) << "s/image" << "\n";
     out << std::fixed;
@@ -292,6 +333,7 @@ std::string evaluationJson(const EvaluationReport& report)
     }
     nlohmann::json document = {{"model", report.model},
                                {"images", report.images},
+                               {"images_requested", report.imagesRequested},
                                {"crop", report.cropSize},
                                {"rows", rows},
                                {"summary", summary}};

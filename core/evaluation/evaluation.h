@@ -4,6 +4,7 @@
 
 #include <opencv2/core.hpp>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -24,7 +25,8 @@ inline constexpr const char* kFrozenMethod = "jiio, input frozen"; // alpha_x = 
 
 struct EvaluationReport {
     std::string model;
-    int images = 0;
+    int images = 0;          // images scored (every row averages over these)
+    int imagesRequested = 0; // more than `images` when the run was stopped
     int cropSize = 0;
     std::vector<EvaluationRow> rows;
 };
@@ -41,7 +43,19 @@ struct EvaluationReport {
 // and inpainting of 8x8 blocks, strokes and 50% pixels. Images are float
 // [0, 1] with the model's channel count; each is centre-cropped to cropSize.
 EvaluationReport evaluateModel(DeqModel& model, const std::string& modelName, const std::vector<cv::Mat>& images,
+                               const SolveSettings& settings, int cropSize, uint64_t seed,
+                               const struct EvaluationControl& control);
+EvaluationReport evaluateModel(DeqModel& model, const std::string& modelName, const std::vector<cv::Mat>& images,
                                const SolveSettings& settings, int cropSize, uint64_t seed);
+
+// Who watches a long evaluation. When stopRequested returns true (it is
+// polled during solves too) the evaluation ends with the images completed so
+// far; a half-scored image is dropped, so every row still averages over the
+// same images. onImageScored follows each completed image.
+struct EvaluationControl {
+    std::function<bool()> stopRequested;
+    std::function<void(int scored, int total)> onImageScored;
+};
 
 // Per corruption: the best classical method, JIIO and the frozen-input ablation.
 struct EvaluationSummaryRow {
