@@ -492,6 +492,39 @@ private Q_SLOTS:
         QCOMPARE(document["images_requested"].toInt(), 400);
     }
 
+    // Ctrl-C during a restore of many images: the results so far stay written,
+    // the rest are skipped, exit status 130.
+    void restoreStopsOnSigintKeepingItsResults()
+    {
+        const QString picture = write("stop-restore.png", makePicture(48, 48, 3, CV_8U));
+        const QString out = path("stopped-restores");
+        QStringList arguments{"restore", "--task", "denoise", "--sigma", "25", "--model", rgbModel_, "--iters", "30",
+                              "--tol", "1e-15", "--output-dir", out, "--json", path("stopped-restore.json")};
+        for (int i = 0; i < 200; ++i)
+            arguments << "--input" << picture;
+        QProcess process;
+        process.setProgram(cliPath());
+        process.setArguments(arguments);
+        process.start();
+        QVERIFY(process.waitForStarted());
+        QByteArray output;
+        QDeadlineTimer deadline(120000);
+        while (!output.contains("[1/200]") && !deadline.hasExpired()) {
+            process.waitForReadyRead(200);
+            output += process.readAllStandardOutput();
+        }
+        QVERIFY2(output.contains("[1/200]"), (output + process.readAllStandardError()).constData());
+        QCOMPARE(::kill(pid_t(process.processId()), SIGINT), 0);
+        QVERIFY(process.waitForFinished(120000));
+        output += process.readAllStandardOutput();
+        QCOMPARE(process.exitStatus(), QProcess::NormalExit);
+        QCOMPARE(process.exitCode(), 130);
+        QVERIFY(process.readAllStandardError().contains("jiio restore: stopped after"));
+        QVERIFY(QFileInfo::exists(out + "/stop-restore.png"));
+        const auto images = readJson(path("stopped-restore.json"))["images"].toArray();
+        QVERIFY(images.size() >= 1 && images.size() < 200);
+    }
+
     void trainRunsOnAnImageFolderAndResumes()
     {
         QTemporaryDir data;

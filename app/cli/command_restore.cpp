@@ -9,6 +9,7 @@
 #include "core/models/model_locator.h"
 #include "core/numbers.h"
 #include "core/solvers/trace.h"
+#include "core/stop_signals.h"
 #include "core/tasks/restoration/restore.h"
 
 #include <QDir>
@@ -19,6 +20,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <sstream>
 
 namespace jiio::cli {
@@ -26,6 +28,12 @@ namespace jiio::cli {
 namespace {
 
 enum class Mode { Restore, Solve };
+
+// The per-iteration trace, ending the solve when a stop signal arrives.
+class StoppableTrace final : public TraceRecorder {
+public:
+    bool stopRequested() const override { return stopSignalReceived() != 0; }
+};
 
 // Fails before any work when the output's format cannot hold the image, so a
 // long solve never ends in a write error.
@@ -170,22 +178,33 @@ int run(const QStringList& arguments, Mode mode)
     if (several)
         std::filesystem::create_directories(outputDir);
 
-    // The model: --model, else the default for the first image's channels.
-    const std::string modelPath = parser.isSet("model") ? toStd(parser.value("model"))
-        : request.task == Task::Reconstruct ? locateDefaultGenerativeModel()
-                                            : locateDefaultRestorationModel(readImage(toStd(inputs.front())).colorChannels());
+    // The model: --model, else the default for the first image's channels
+    // (that image, decoded for it, is not decoded again).
+    std::optional<ImageData> firstInput;
+    std::string modelPath;
+    if (parser.isSet("model"))
+        modelPath = toStd(parser.value("model"));
+    else if (request.task == Task::Reconstruct)
+        modelPath = locateDefaultGenerativeModel();
+    else {
+        firstInput = readImage(toStd(inputs.front()));
+        modelPath = locateDefaultRestorationModel(firstInput->colorChannels());
+    }
     LoadedModel loaded = loadModel(modelPath);
     request.solver = solveSettingsFrom(parser, loaded.config);
 
+    // Ctrl-C or SIGTERM ends the solve under way early (its best iterate is
+    // written, marked "stop requested") and skips the images after it.
+    installStopSignalHandlers();
     nlohmann::json results = nlohmann::json::array();
     int failures = 0;
-    for (int i = 0; i < inputs.size(); ++i) {
+    for (int i = 0; i < inputs.size() && stopSignalReceived() == 0; ++i) {
         const std::string inputPath = toStd(inputs.at(i));
         try {
             const std::string outputPath = several
                 ? (std::filesystem::path(outputDir) / std::filesystem::path(inputPath).filename()).string()
                 : mode == Mode::Restore ? toStd(requireValue(parser, "output")) : toStd(parser.value("output"));
-            const ImageData input = readImage(inputPath);
+            const ImageData input = i == 0 && firstInput ? *firstInput : readImage(inputPath);
             if (request.task == Task::Inpaint)
                 request.missingMask = readMask(toStd(masks.size() > 1 ? masks.at(i) : masks.front()));
             ImageData reference;
@@ -198,7 +217,7 @@ int run(const QStringList& arguments, Mode mode)
                 checkOutputFormat(outputPath, input);
             validateRestore(loaded.config, input, request);
 
-            TraceRecorder trace;
+            StoppableTrace trace;
             const auto outcome = restoreImage(loaded.model, input, request, trace);
             if (!outputPath.empty())
                 writeImage(outputPath, outcome.image);
@@ -249,9 +268,9 @@ int run(const QStringList& arguments, Mode mode)
             results.push_back({{"input", inputPath}, {"error", oneLine(e.what())}});
         }
     }
+    const long long written = (long long)results.size() - failures;
     if (several && !parser.isSet("quiet"))
-        std::printf("%lld of %lld results written to %s\n", (long long)(inputs.size() - failures),
-                    (long long)inputs.size(), outputDir.c_str());
+        std::printf("%lld of %lld results written to %s\n", written, (long long)inputs.size(), outputDir.c_str());
     if (!jsonPath.empty()) {
         nlohmann::json document = {
             {"command", mode == Mode::Restore ? "restore" : "solve"},
@@ -263,6 +282,11 @@ int run(const QStringList& arguments, Mode mode)
             {"images", results},
         };
         writeFileAtomically(jsonPath, document.dump(2) + "\n");
+    }
+    if (const int signal = stopSignalReceived()) {
+        std::fprintf(stderr, "jiio %s: stopped after %lld of %lld image(s)\n", mode == Mode::Restore ? "restore" : "solve",
+                     (long long)results.size(), (long long)inputs.size());
+        return exitStatusForSignal(signal);
     }
     return failures == 0 ? 0 : 1;
 }
