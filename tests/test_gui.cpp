@@ -194,6 +194,49 @@ private Q_SLOTS:
         QVERIFY(!window.maskLayer()->isEmpty());
     }
 
+    // An unsaved result is not lost without asking: opening another image or
+    // closing the window offers Save, Discard or Cancel; a saved one goes quietly.
+    void asksBeforeAnUnsavedResultIsLost()
+    {
+        MainWindow window(model_);
+        window.show();
+        QVERIFY(window.openImage(image_));
+        QVERIFY(window.openImage(image_)); // no result yet: no question
+        window.setTask("denoise");
+        window.setSigma(20);
+        setIterations(window, 3);
+        QSignalSpy finished(&window, &MainWindow::solveFinished);
+        window.run();
+        QTRY_VERIFY_WITH_TIMEOUT(finished.size() == 1, 60000);
+        int asked = 0;
+        auto answer = [&](QMessageBox::StandardButton button) {
+            QTimer::singleShot(0, [&asked, button] {
+                auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget());
+                QVERIFY(box && box->objectName() == "unsavedResultDialog");
+                ++asked;
+                box->button(button)->click();
+            });
+        };
+        answer(QMessageBox::Cancel);
+        QVERIFY(!window.openImage(image_));
+        QCOMPARE(asked, 1);
+        QVERIFY(!window.resultCanvas()->image().isNull()); // kept
+        answer(QMessageBox::Cancel);
+        QVERIFY(!window.close());
+        QCOMPARE(asked, 2);
+
+        QVERIFY(window.saveResultTo(dir_.filePath("asked.png")));
+        QVERIFY(window.openImage(image_)); // saved: nothing to ask
+        QCOMPARE(asked, 2);
+
+        window.run();
+        QTRY_VERIFY_WITH_TIMEOUT(finished.size() == 2, 60000);
+        answer(QMessageBox::Discard);
+        QVERIFY(window.openImage(image_));
+        QCOMPARE(asked, 3);
+        QVERIFY(window.resultCanvas()->image().isNull());
+    }
+
     void runsASolveLiveAndShowsTheResult()
     {
         MainWindow window(model_);

@@ -436,6 +436,8 @@ bool MainWindow::openImage(const QString& path)
         showError(tr("Stop the running solve before opening another image."));
         return false;
     }
+    if (!mayDiscardResult())
+        return false;
     try {
         ImageData loaded = readImage(path.toStdString());
         ensureModelFor(loaded);
@@ -449,6 +451,7 @@ bool MainWindow::openImage(const QString& path)
         groundTruth_ = QImage();
         lastResult_ = QImage();
         lastFullResult_ = cv::Mat();
+        resultSaved_ = true;
         const QImage shown = toQImage(observed_->color);
         observation_->setImage(shown);
         observation_->fitToWindow(); // all of a new image in view, whatever the last zoom
@@ -627,6 +630,7 @@ void MainWindow::onFinished(const QImage& result, const cv::Mat& fullResult, con
     running_ = false;
     lastResult_ = result;
     lastFullResult_ = fullResult;
+    resultSaved_ = fullResult.empty();
     result_->setImage(result);
     refreshComparisonViews();
     QString text = tr("Done: %1").arg(summary);
@@ -736,6 +740,7 @@ bool MainWindow::saveResultTo(const QString& path)
         out.depth = observed_->depth;
         out.alpha = observed_->alpha;
         writeImage(path.toStdString(), out);
+        resultSaved_ = true;
         status_->setText(tr("Result saved to %1").arg(path));
         return true;
     } catch (const std::exception& e) {
@@ -798,6 +803,10 @@ void MainWindow::closeEvent(QCloseEvent* event)
         }
         training_->stopAndWait();
     }
+    if (!mayDiscardResult()) {
+        event->ignore();
+        return;
+    }
     QSettings settings;
     settings_->save(settings);
     settings.setValue("window/geometry", saveGeometry());
@@ -805,6 +814,27 @@ void MainWindow::closeEvent(QCloseEvent* event)
     stop();
     attack_->stop();
     event->accept();
+}
+
+bool MainWindow::mayDiscardResult()
+{
+    if (resultSaved_)
+        return true;
+    QMessageBox ask(QMessageBox::Question, tr("JIIO Workbench"),
+                    tr("The restored image has not been saved. Save it first?"),
+                    QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel, this);
+    ask.setObjectName("unsavedResultDialog");
+    ask.setDefaultButton(QMessageBox::Save);
+    switch (ask.exec()) {
+    case QMessageBox::Save:
+        saveResult(); // the file dialog may still be cancelled
+        return resultSaved_;
+    case QMessageBox::Discard:
+        resultSaved_ = true;
+        return true;
+    default:
+        return false;
+    }
 }
 
 bool MainWindow::restoreLayout()

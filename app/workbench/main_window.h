@@ -103,6 +103,9 @@ public Q_SLOTS:
 
 protected:
     void closeEvent(QCloseEvent* event) override;
+    // Before an unsaved result is thrown away: Save, Discard or Cancel. True
+    // when it may go (saved or discarded).
+    bool mayDiscardResult();
     void dragEnterEvent(QDragEnterEvent* event) override;
     void dropEvent(QDropEvent* event) override;
 
@@ -133,6 +136,7 @@ private:
     QImage groundTruth_;
     QImage lastResult_;      // as shown
     cv::Mat lastFullResult_; // float, as restored: what Save writes
+    bool resultSaved_ = true; // nothing would be lost: no result, or it was saved
 
     widgets::ImageCanvas* observation_ = nullptr;
     widgets::ImageCanvas* result_ = nullptr;
