@@ -115,11 +115,6 @@ Trainer::CorruptedBatch Trainer::corrupt(const torch::Tensor& clean, std::mt1993
     return batch;
 }
 
-torch::Tensor Trainer::restoredImage(const CorruptedBatch& batch, const torch::Tensor& prediction)
-{
-    return batch.known.defined() ? torch::where(batch.known.to(torch::kBool), batch.observed, prediction) : prediction;
-}
-
 std::unique_ptr<RestorationObjective> Trainer::objectiveFor(const CorruptedBatch& batch) const
 {
     return RestorationObjective::forModel(model_->config(), batch.task, batch.observed, batch.known, batch.sigma);
@@ -158,7 +153,7 @@ double Trainer::trainStep()
     const bool equilibrium = watcher.lowest < options_.maxStateResidual;
     if (!equilibrium && step_ >= options_.unrolledSteps) {
         ++unconvergedSteps_;
-        loss = (restoredImage(batch, solved.prediction) - clean).square().mean().item<double>();
+        loss = (solved.prediction - clean).square().mean().item<double>();
     } else if (step_ < options_.unrolledSteps) {
         auto unrolled = unrolledLoss(solved.latent, layout, clean);
         unrolled.backward();
@@ -168,9 +163,7 @@ double Trainer::trainStep()
         adjoint.method = FixedPointMethod::Anderson;
         adjoint.maxIterations = options_.adjointIterations;
         adjoint.tolerance = 1e-4;
-        // Inpainting is scored on what a user gets, the known pixels returned
-        // unchanged: only the holes carry a gradient, as only they are shown.
-        auto mse = [&](const torch::Tensor& prediction) { return (restoredImage(batch, prediction) - clean).square().mean(); };
+        auto mse = [&](const torch::Tensor& prediction) { return (prediction - clean).square().mean(); };
         // The adjoint starts from zero, not from JIIO's mu*: mu* belongs to the
         // inner objective (the observation, summed over pixels), the training
         // loss to the clean image as a mean; warm-starting from it pointed the
@@ -216,7 +209,9 @@ double Trainer::validate()
         const auto objective = objectiveFor(batch);
         auto result = runJiio(model_, restorationLayout(model_, *objective), *objective, options_.jiio, quiet,
                               restorationStart(model_, *objective));
-        const auto prediction = restoredImage(batch, result.prediction);
+        auto prediction = batch.known.defined()
+            ? torch::where(batch.known.to(torch::kBool), batch.observed, result.prediction)
+            : result.prediction;
         total += psnrOf(prediction, clean);
         if (count == 0) {
             const int64_t shown = std::min<int64_t>(4, clean.size(0));

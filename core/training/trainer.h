@@ -123,8 +123,6 @@ private:
     };
     CorruptedBatch corrupt(const torch::Tensor& clean, std::mt19937_64& random, double inpaintFraction) const;
     std::unique_ptr<RestorationObjective> objectiveFor(const CorruptedBatch& batch) const;
-    // The image a user gets: known pixels as observed, the model's elsewhere.
-    static torch::Tensor restoredImage(const CorruptedBatch& batch, const torch::Tensor& prediction);
     double trainStep();
     void keepIfBest(double validationPsnr);
     // Records the data and step count in the model, as every written model carries them.
