@@ -2,6 +2,7 @@
 // known answers.
 #include "core/evaluation/evaluation.h"
 #include "core/tasks/restoration/classical_restoration.h"
+#include "test_support.h"
 
 #include <QtTest>
 
@@ -105,10 +106,7 @@ private Q_SLOTS:
     void evaluationStoppedMidwayKeepsTheImagesItFinished()
     {
         torch::manual_seed(3);
-        ModelConfig config = ModelConfig::newImagePriorModel(3);
-        config.width = 8;
-        config.scales = 2;
-        config.groups = 2;
+        ModelConfig config = test::tinyImagePriorConfig(3);
         DeqModel model(config);
         model->eval();
         std::vector<cv::Mat> images;

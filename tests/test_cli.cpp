@@ -103,6 +103,37 @@ class TestCli : public QObject {
         QVERIFY2(err.contains(expectedFragment, Qt::CaseInsensitive), qPrintable("stderr: " + err));
     }
 
+    // A CLI run stopped by Ctrl-C: how it ended and all it wrote.
+    struct Interrupted {
+        int exitCode = -1;
+        QByteArray out, err;
+    };
+    // Runs the CLI until `channel` shows `text`, then sends SIGINT; the run
+    // must end by itself (not be killed by the signal).
+    void interruptOnceShown(const QStringList& arguments, QProcess::ProcessChannel channel, const QByteArray& text,
+                            Interrupted& run)
+    {
+        QProcess process;
+        process.setProgram(cliPath());
+        process.setArguments(arguments);
+        process.start();
+        QVERIFY(process.waitForStarted());
+        QDeadlineTimer deadline(120000);
+        auto shown = [&] { return (channel == QProcess::StandardOutput ? run.out : run.err).contains(text); };
+        while (!shown() && !deadline.hasExpired()) {
+            process.waitForReadyRead(200);
+            run.out += process.readAllStandardOutput();
+            run.err += process.readAllStandardError();
+        }
+        QVERIFY2(shown(), (run.out + run.err).constData());
+        QCOMPARE(::kill(pid_t(process.processId()), SIGINT), 0);
+        QVERIFY(process.waitForFinished(120000));
+        run.out += process.readAllStandardOutput();
+        run.err += process.readAllStandardError();
+        QCOMPARE(process.exitStatus(), QProcess::NormalExit);
+        run.exitCode = process.exitCode();
+    }
+
 private Q_SLOTS:
     void initTestCase()
     {
@@ -467,25 +498,13 @@ private Q_SLOTS:
             pictures << write(QString("stop-%1.png").arg(i), makePicture(40 + 4 * i, 40, 3, CV_8U));
         for (int i = 0; i < 400; ++i)
             arguments << "--image" << pictures[i % 4];
-        QProcess process;
-        process.setProgram(cliPath());
-        process.setArguments(arguments);
-        process.start();
-        QVERIFY(process.waitForStarted());
-        QByteArray err;
-        QDeadlineTimer deadline(120000);
-        while (!err.contains("scored image 1 of 400") && !deadline.hasExpired()) {
-            process.waitForReadyRead(200);
-            err += process.readAllStandardError();
-        }
-        QVERIFY2(err.contains("scored image 1 of 400"), err.constData());
-        QCOMPARE(::kill(pid_t(process.processId()), SIGINT), 0);
-        QVERIFY(process.waitForFinished(120000));
-        err += process.readAllStandardError();
-        QCOMPARE(process.exitStatus(), QProcess::NormalExit);
-        QCOMPARE(process.exitCode(), 130);
-        QVERIFY2(err.contains("jiio eval: stopped after"), err.constData());
-        const QString out = QString::fromUtf8(process.readAllStandardOutput());
+        Interrupted run;
+        interruptOnceShown(arguments, QProcess::StandardError, "scored image 1 of 400", run);
+        if (QTest::currentTestFailed())
+            return;
+        QCOMPARE(run.exitCode, 130);
+        QVERIFY2(run.err.contains("jiio eval: stopped after"), run.err.constData());
+        const QString out = QString::fromUtf8(run.out);
         QVERIFY2(out.contains("of 400 (stopped)") && out.contains("best classical"), qPrintable(out));
         const auto document = readJson(path("stopped.json"));
         QVERIFY(document["images"].toInt() >= 1 && document["images"].toInt() < 400);
@@ -502,24 +521,12 @@ private Q_SLOTS:
                               "--tol", "1e-15", "--output-dir", out, "--json", path("stopped-restore.json")};
         for (int i = 0; i < 200; ++i)
             arguments << "--input" << picture;
-        QProcess process;
-        process.setProgram(cliPath());
-        process.setArguments(arguments);
-        process.start();
-        QVERIFY(process.waitForStarted());
-        QByteArray output;
-        QDeadlineTimer deadline(120000);
-        while (!output.contains("[1/200]") && !deadline.hasExpired()) {
-            process.waitForReadyRead(200);
-            output += process.readAllStandardOutput();
-        }
-        QVERIFY2(output.contains("[1/200]"), (output + process.readAllStandardError()).constData());
-        QCOMPARE(::kill(pid_t(process.processId()), SIGINT), 0);
-        QVERIFY(process.waitForFinished(120000));
-        output += process.readAllStandardOutput();
-        QCOMPARE(process.exitStatus(), QProcess::NormalExit);
-        QCOMPARE(process.exitCode(), 130);
-        QVERIFY(process.readAllStandardError().contains("jiio restore: stopped after"));
+        Interrupted run;
+        interruptOnceShown(arguments, QProcess::StandardOutput, "[1/200]", run);
+        if (QTest::currentTestFailed())
+            return;
+        QCOMPARE(run.exitCode, 130);
+        QVERIFY(run.err.contains("jiio restore: stopped after"));
         QVERIFY(QFileInfo::exists(out + "/stop-restore.png"));
         const auto images = readJson(path("stopped-restore.json"))["images"].toArray();
         QVERIFY(images.size() >= 1 && images.size() < 200);

@@ -3,6 +3,7 @@
 #include "core/error.h"
 #include "core/jiio/implicit_diff.h"
 #include "core/jiio/input_optimization.h"
+#include "core/jiio/solve_defaults.h"
 #include "core/solvers/trace.h"
 #include "core/models/checkpoint.h"
 #include "core/models/frozen_parameters.h"
@@ -507,13 +508,32 @@ private Q_SLOTS:
     // JIIO keeps them exactly, lowers the objective taken at the true
     // equilibrium of x, and the implicit x-gradient of that objective (which
     // reaches x also through h directly) matches finite differences.
+    // An image prior model is solved by JIIO to a residual of 1e-2 within five
+    // times its trained budget; naive methods and other models keep their
+    // trained budget and a tight tolerance.
+    void imagePriorModelsAreSolvedToATolerance()
+    {
+        ModelConfig prior = ModelConfig::newImagePriorModel(3);
+        prior.jiioIterations = 20;
+        for (auto method : {InputMethod::JiioAnderson, InputMethod::JiioPicard}) {
+            const auto defaults = solveDefaults(prior, method);
+            QCOMPARE(defaults.iterations, 100);
+            QCOMPARE(defaults.tolerance, 1e-2);
+        }
+        for (auto method : {InputMethod::NaiveAdam, InputMethod::NaiveGradientDescent}) {
+            const auto defaults = solveDefaults(prior, method);
+            QCOMPARE(defaults.iterations, 20);
+            QCOMPARE(defaults.tolerance, JiioOptions{}.tolerance);
+        }
+        const auto latent = solveDefaults(ModelConfig::newModel(ModelKind::Generative), InputMethod::JiioAnderson);
+        QCOMPARE(latent.iterations, ModelConfig::newModel(ModelKind::Generative).jiioIterations);
+        QCOMPARE(latent.tolerance, JiioOptions{}.tolerance);
+    }
+
     void imagePriorModelRestoresThroughItsInput()
     {
         torch::manual_seed(9);
-        ModelConfig config = ModelConfig::newImagePriorModel(1);
-        config.width = 8;
-        config.scales = 2;
-        config.groups = 2;
+        ModelConfig config = test::tinyImagePriorConfig(1);
         DeqModel model(config);
         model->to(torch::kFloat64);
         model->eval();
@@ -573,10 +593,7 @@ private Q_SLOTS:
     void conditionedPriorSeesMaskAndNoiseLevelOnly()
     {
         torch::manual_seed(4);
-        ModelConfig config = ModelConfig::newImagePriorModel(3);
-        config.width = 8;
-        config.scales = 2;
-        config.groups = 2;
+        ModelConfig config = test::tinyImagePriorConfig(3);
         QVERIFY(config.priorConditioning);
         QVERIFY(ModelConfig::fromText(config.toText()).priorConditioning);
         ModelConfig plain = config;

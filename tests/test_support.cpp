@@ -6,6 +6,15 @@
 
 namespace jiio::test {
 
+ModelConfig tinyImagePriorConfig(int channels)
+{
+    ModelConfig config = ModelConfig::newImagePriorModel(channels);
+    config.width = 8;
+    config.scales = 2;
+    config.groups = 2;
+    return config;
+}
+
 ModelConfig tinyConfig(int channels)
 {
     ModelConfig config;

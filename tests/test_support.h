@@ -12,6 +12,9 @@ ModelConfig tinyConfig(int channels = 1);
 DeqModel tinyModel(int channels = 1, bool doublePrecision = false, uint64_t seed = 7,
                    bool observationInjection = false);
 
+// A small image prior model (the optimised input is the image), untrained.
+ModelConfig tinyImagePriorConfig(int channels);
+
 // A small random classifier of 12x12 gray images into 3 classes.
 DeqModel tinyClassifier(bool doublePrecision = false, uint64_t seed = 7);
 

@@ -1,5 +1,6 @@
 #include "cli_options.h"
 
+#include "core/jiio/solve_defaults.h"
 #include "core/threads.h"
 #include "core/torch_include.h"
 
@@ -90,8 +91,11 @@ void addSolverOptions(QCommandLineParser& parser)
 {
     parser.addOptions({
         {"solver", "jiio-anderson (default), jiio-picard, naive-adam or naive-gd.", "name", "jiio-anderson"},
-        {"iters", "Iteration budget (default: the budget the model was trained for).", "N"},
-        {"tol", "Residual tolerance (default 1e-5).", "T"},
+        {"iters",
+         "Iteration budget (default: the budget the model was trained for; five times that for JIIO on an image "
+         "prior model, which stops at its tolerance).",
+         "N"},
+        {"tol", "Residual tolerance (default 1e-5; 1e-2 for JIIO on an image prior model).", "T"},
         {"alpha-x", "JIIO step size on the input (default 0.01).", "A"},
         {"alpha-x-late", "JIIO input step after the switch point (default 0.003).", "A"},
         {"alpha-z", "JIIO step size on the state (default 0.8).", "A"},
@@ -105,8 +109,9 @@ SolveSettings solveSettingsFrom(const QCommandLineParser& parser, const ModelCon
 {
     SolveSettings settings;
     settings.method = inputMethodFromString(toStd(parser.value("solver")));
-    settings.setBudget(intValue(parser, "iters", model.jiioIterations, 1, 100000));
-    settings.setTolerance(doubleValue(parser, "tol", settings.jiio.tolerance, 1e-15, 1.0));
+    const auto defaults = solveDefaults(model, settings.method);
+    settings.setBudget(intValue(parser, "iters", defaults.iterations, 1, 100000));
+    settings.setTolerance(doubleValue(parser, "tol", defaults.tolerance, 1e-15, 1.0));
     auto& jiio = settings.jiio;
     jiio.alphaX = doubleValue(parser, "alpha-x", jiio.alphaX, 0.0, 100.0);
     jiio.alphaXLate = doubleValue(parser, "alpha-x-late", parser.isSet("alpha-x") ? jiio.alphaX : jiio.alphaXLate, 0.0, 100.0);

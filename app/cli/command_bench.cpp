@@ -92,6 +92,11 @@ int runBench(const QStringList& arguments)
     ModelConfig budget = loaded.config;
     budget.jiioIterations = std::max(budget.jiioIterations, 100);
     options.settings = solveSettingsFrom(parser, budget);
+    // Every method runs its whole budget here, unless told otherwise.
+    if (!parser.isSet("iters"))
+        options.settings.setBudget(budget.jiioIterations);
+    if (!parser.isSet("tol"))
+        options.settings.setTolerance(JiioOptions{}.tolerance);
     options.jiioIterations = options.settings.jiio.maxIterations;
     options.settings.naive.steps = options.naiveSteps;
 

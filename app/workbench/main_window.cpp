@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/io/image_io.h"
 #include "core/io/metrics.h"
+#include "core/jiio/solve_defaults.h"
 #include "core/models/checkpoint.h"
 #include "core/models/model_locator.h"
 #include "core/tasks/restoration/corruption.h"
@@ -315,7 +316,9 @@ bool MainWindow::loadModel(const QString& path)
         model_ = loaded;
         settings_->setValues([&] {
             auto values = settings_->values();
-            values.iterations = loaded->config.jiioIterations;
+            const auto defaults = solveDefaults(loaded->config, inputMethodFromString(values.method.toStdString()));
+            values.iterations = defaults.iterations;
+            values.tolerance = defaults.tolerance;
             return values;
         }());
         restartWorker();
