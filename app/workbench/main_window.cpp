@@ -50,6 +50,8 @@
 #include <opencv2/imgproc.hpp>
 #include <torch/version.h>
 
+#include <cmath>
+
 namespace jiio::workbench {
 
 namespace {
@@ -676,7 +678,7 @@ void MainWindow::updateStatus(const widgets::ConvergencePoint& p)
     status_->setText(tr("iteration %1 · residual %2 · objective %3 · %4 it/s · %5 s")
                          .arg(p.iteration)
                          .arg(p.residualTotal, 0, 'e', 2)
-                         .arg(p.objective, 0, 'g', 6)
+                         .arg(std::isfinite(p.objective) ? QString::number(p.objective, 'g', 6) : QString("–"))
                          .arg(p.iteration / std::max(p.seconds, 1e-9), 0, 'f', 1)
                          .arg(elapsed, 0, 'f', 1));
 }

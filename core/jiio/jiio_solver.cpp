@@ -76,7 +76,10 @@ public:
         stats.residualZ = relative(dz, gz);
         stats.residualX = relative(dx, gx);
         stats.residualMu = relative(dmu, gmu);
-        stats.objective = lastObjective_.mean().item<double>();
+        // The first evaluation reads out z = 0, before any step toward the
+        // equilibrium: its objective says nothing about the input, and a
+        // plot would show a meaningless low start.
+        stats.objective = evaluations_ > 1 ? lastObjective_.mean().item<double>() : IterationStats::kNone;
     }
 
     torch::Tensor lastObjective() const override { return lastObjective_; }
