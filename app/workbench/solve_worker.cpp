@@ -4,12 +4,15 @@
 #include "iteration_point.h"
 
 #include "core/error.h"
+#include "core/jiio/solve_defaults.h"
 #include "core/models/checkpoint.h"
 #include "core/tasks/restoration/classical_restoration.h"
 #include "core/tasks/restoration/restore.h"
 #include "core/threads.h"
 
 #include <QElapsedTimer>
+
+#include <cmath>
 
 
 namespace jiio::workbench {
@@ -65,6 +68,25 @@ SolveSettings toSettings(const widgets::SolverSettingsValues& v)
     return s;
 }
 
+// One method of a comparison. Where the panel holds the model's defaults for
+// its own method, each compared method gets its own defaults instead: naive
+// methods keep tight inner solves and the trained budget, while JIIO on an
+// image prior stops at its tolerance. Values the user set apply to all.
+SolveJob jobForMethod(const SolveJob& job, const QString& method, const ModelConfig& config)
+{
+    SolveJob one = job;
+    one.settings.method = method;
+    const auto panel = solveDefaults(config, inputMethodFromString(job.settings.method.toStdString()));
+    const bool untouched = job.settings.iterations == panel.iterations
+        && std::abs(job.settings.tolerance - panel.tolerance) <= 1e-9 * panel.tolerance;
+    if (untouched) {
+        const auto own = solveDefaults(config, inputMethodFromString(method.toStdString()));
+        one.settings.iterations = own.iterations;
+        one.settings.tolerance = own.tolerance;
+    }
+    return one;
+}
+
 } // namespace
 
 SolveWorker::SolveWorker(std::shared_ptr<LoadedModel> model, QObject* parent) : QObject(parent), model_(std::move(model))
@@ -112,8 +134,7 @@ void SolveWorker::compare(const SolveJob& job, const QStringList& methods)
             if (stop_)
                 break;
             Q_EMIT compareRunStarted(method);
-            SolveJob one = job;
-            one.settings.method = method;
+            const SolveJob one = jobForMethod(job, method, model_->config);
             torch::manual_seed(uint64_t(job.settings.seed));
             SignalObserver observer(*this, stop_);
             ImageData observed;
