@@ -178,7 +178,7 @@ EvaluationReport evaluateModel(DeqModel& model, const std::string& modelName, co
         throw Error("evaluation needs at least one image");
     const int channels = model->config().imageChannels;
     Table table;
-    StopWatcher quiet(control.stopRequested);
+    StopWatcher watcher(control.stopRequested);
     uint64_t imageSeed = seed;
     int scored = 0;
     for (const cv::Mat& full : images) {
@@ -189,7 +189,7 @@ EvaluationReport evaluateModel(DeqModel& model, const std::string& modelName, co
         auto keep = [&](const std::string& corruption, const std::string& method, const cv::Mat& result,
                         double seconds) { results.push_back({corruption, method, result, seconds}); };
         for (const auto& corruption : corruptionsFor(model->config().kind)) {
-            if (quiet.stopRequested())
+            if (watcher.stopRequested())
                 break;
             ++imageSeed;
             ImageData observed;
@@ -222,15 +222,15 @@ EvaluationReport evaluateModel(DeqModel& model, const std::string& modelName, co
                     keep(corruption.name, classicalName(method, parameter), result, seconds);
                 }
             RestoreOutcome outcome;
-            const double seconds = timed([&] { outcome = restoreImage(model, observed, request, quiet); });
+            const double seconds = timed([&] { outcome = restoreImage(model, observed, request, watcher); });
             keep(corruption.name, kJiioMethod, outcome.image.color, seconds);
             // The ablation: the same solve with the optimised input frozen at its start.
             RestoreRequest frozen = request;
             frozen.solver.jiio.alphaX = frozen.solver.jiio.alphaXLate = 0;
-            const double frozenSeconds = timed([&] { outcome = restoreImage(model, observed, frozen, quiet); });
+            const double frozenSeconds = timed([&] { outcome = restoreImage(model, observed, frozen, watcher); });
             keep(corruption.name, kFrozenMethod, outcome.image.color, frozenSeconds);
         }
-        if (quiet.stopRequested()) // this image's solves may have been cut short
+        if (watcher.stopRequested()) // this image's solves may have been cut short
             break;
         for (const auto& r : results)
             table.add(r.corruption, r.method, clean, r.result, r.seconds);

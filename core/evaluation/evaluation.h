@@ -31,6 +31,15 @@ struct EvaluationReport {
     std::vector<EvaluationRow> rows;
 };
 
+// Who watches a long evaluation. When stopRequested returns true (it is
+// polled during solves too) the evaluation ends with the images completed so
+// far; a half-scored image is dropped, so every row still averages over the
+// same images. onImageScored follows each completed image.
+struct EvaluationControl {
+    std::function<bool()> stopRequested;
+    std::function<void(int scored, int total)> onImageScored;
+};
+
 // Runs the model through JIIO, the same solve with the optimised input frozen
 // at its start (the ablation), and the classical methods of
 // classical_restoration.h (Telea, Navier-Stokes and biharmonic inpainting;
@@ -44,18 +53,10 @@ struct EvaluationReport {
 // [0, 1] with the model's channel count; each is centre-cropped to cropSize.
 EvaluationReport evaluateModel(DeqModel& model, const std::string& modelName, const std::vector<cv::Mat>& images,
                                const SolveSettings& settings, int cropSize, uint64_t seed,
-                               const struct EvaluationControl& control);
+                               const EvaluationControl& control);
 EvaluationReport evaluateModel(DeqModel& model, const std::string& modelName, const std::vector<cv::Mat>& images,
                                const SolveSettings& settings, int cropSize, uint64_t seed);
 
-// Who watches a long evaluation. When stopRequested returns true (it is
-// polled during solves too) the evaluation ends with the images completed so
-// far; a half-scored image is dropped, so every row still averages over the
-// same images. onImageScored follows each completed image.
-struct EvaluationControl {
-    std::function<bool()> stopRequested;
-    std::function<void(int scored, int total)> onImageScored;
-};
 
 // Per corruption: the best classical method, JIIO and the frozen-input ablation.
 struct EvaluationSummaryRow {
