@@ -1,6 +1,5 @@
 #include "cli_options.h"
 
-#include "core/jiio/solve_defaults.h"
 #include "core/threads.h"
 #include "core/torch_include.h"
 
@@ -107,9 +106,13 @@ void addSolverOptions(QCommandLineParser& parser)
 
 SolveSettings solveSettingsFrom(const QCommandLineParser& parser, const ModelConfig& model)
 {
+    return solveSettingsFrom(parser, solveDefaults(model, inputMethodFromString(toStd(parser.value("solver")))));
+}
+
+SolveSettings solveSettingsFrom(const QCommandLineParser& parser, const SolveDefaults& defaults)
+{
     SolveSettings settings;
     settings.method = inputMethodFromString(toStd(parser.value("solver")));
-    const auto defaults = solveDefaults(model, settings.method);
     settings.setBudget(intValue(parser, "iters", defaults.iterations, 1, 100000));
     settings.setTolerance(doubleValue(parser, "tol", defaults.tolerance, 1e-15, 1.0));
     auto& jiio = settings.jiio;

@@ -1,6 +1,7 @@
 #pragma once
 #include "core/error.h"
 #include "core/jiio/input_optimization.h"
+#include "core/jiio/solve_defaults.h"
 #include "core/models/model_config.h"
 
 #include <QCommandLineParser>
@@ -27,7 +28,10 @@ double doubleValue(const QCommandLineParser& parser, const QString& name, double
 
 // Solver options shared by restore, solve and bench.
 void addSolverOptions(QCommandLineParser& parser);
+// Budget and tolerance default to the model's solveDefaults for the chosen
+// method, or to `defaults` where a command fixes its own.
 SolveSettings solveSettingsFrom(const QCommandLineParser& parser, const ModelConfig& model);
+SolveSettings solveSettingsFrom(const QCommandLineParser& parser, const SolveDefaults& defaults);
 
 // --threads and --seed, applied to LibTorch.
 void addRuntimeOptions(QCommandLineParser& parser);
