@@ -40,27 +40,33 @@ std::vector<double> perEpisodeAccuracy(const torch::Tensor& logits, const Episod
     return result;
 }
 
-// Nearest class mean of the support's features at v0, per episode.
-std::vector<double> centroidAccuracy(DeqModel& model, const EpisodeRows& support, const EpisodeRows& queries,
-                                     int64_t episodeCount)
+// Accuracy per episode at the model's v0, unadapted and by the nearest class
+// mean of the support's features (the query solve serves both).
+struct AtTaskInit {
+    std::vector<double> unadapted, centroid;
+};
+AtTaskInit scoreAtTaskInit(DeqModel& model, const EpisodeRows& support, const EpisodeRows& queries,
+                           int64_t episodeCount)
 {
     torch::NoGradGuard noGrad;
     const auto v0 = model->taskInit().detach().unsqueeze(0).expand({episodeCount, -1});
-    auto featuresOf = [&](const EpisodeRows& rows) {
-        const auto classified = classifyWithTasks(model, rows, v0, fewShotForward());
+    auto featuresOf = [&](const Classified& classified, const EpisodeRows& rows) {
         return model->pooledFeatures(classified.state, fewShotLayout(model, rows.images));
     };
-    const auto supportFeatures = featuresOf(support).view({episodeCount, support.perEpisode, -1});
-    const auto queryFeatures = featuresOf(queries).view({episodeCount, queries.perEpisode, -1});
+    const auto queryResult = classifyWithTasks(model, queries, v0, fewShotForward());
+    AtTaskInit result;
+    result.unadapted = perEpisodeAccuracy(queryResult.logits, queries);
+    const auto supportFeatures = featuresOf(classifyWithTasks(model, support, v0, fewShotForward()), support)
+                                     .view({episodeCount, support.perEpisode, -1});
+    const auto queryFeatures = featuresOf(queryResult, queries).view({episodeCount, queries.perEpisode, -1});
     const auto supportLabels = support.labels.view({episodeCount, support.perEpisode});
     const auto queryLabels = queries.labels.view({episodeCount, queries.perEpisode});
-    std::vector<double> result;
     for (int64_t e = 0; e < episodeCount; ++e) {
         std::vector<torch::Tensor> centroids;
         for (int c = 0; c < support.ways; ++c)
             centroids.push_back(supportFeatures[e].index({supportLabels[e].eq(c)}).mean(0));
         const auto distances = torch::cdist(queryFeatures[e], torch::stack(centroids));
-        result.push_back(100.0 * distances.argmin(1).eq(queryLabels[e]).to(torch::kFloat64).mean().item<double>());
+        result.centroid.push_back(100.0 * distances.argmin(1).eq(queryLabels[e]).to(torch::kFloat64).mean().item<double>());
     }
     return result;
 }
@@ -83,7 +89,7 @@ void timeInnerLoops(DeqModel& model, const FewShotPool& pool, MetaSetting& setti
         naiveOptions.method = InputMethod::NaiveGradientDescent;
         adaptTaskVectors(model, episode, naiveOptions, naive.trace);
         auto jiioOptions = options.adaptation;
-        jiioOptions.iterations = std::max(options.timingJiioIterations, options.adaptation.iterations);
+        jiioOptions.iterations = options.timingBudgetMultiple * options.adaptation.iterations;
         jiioOptions.tolerance = 1e-9; // run the whole budget: the target decides
         adaptTaskVectors(model, episode, jiioOptions, jiio.trace);
 
@@ -140,13 +146,16 @@ MetaSetting evaluateSetting(DeqModel& model, const FewShotPool& pool, const std:
         };
         append(jiio, accuracyWith(adaptTaskVectors(model, episodes, options.adaptation, quiet).tasks));
         append(naive, accuracyWith(adaptTaskVectors(model, episodes, naiveOptions, quiet).tasks));
-        append(none, accuracyWith(model->taskInit().detach().unsqueeze(0).expand({count, -1})));
-        append(centroid, centroidAccuracy(model, support, queries, count));
+        const auto atTaskInit = scoreAtTaskInit(model, support, queries, count);
+        append(none, atTaskInit.unadapted);
+        append(centroid, atTaskInit.centroid);
     }
     setting.jiio = summarise(jiio);
     setting.naive = summarise(naive);
     setting.noAdaptation = summarise(none);
     setting.centroid = summarise(centroid);
+    if (options.progress)
+        options.progress("  timing the inner loops on " + std::to_string(options.timingEpisodes) + " episodes");
     timeInnerLoops(model, pool, setting, options);
     return setting;
 }
