@@ -2,10 +2,12 @@
 // image, paint and undo a stroke, run and stop solves, survive a bad file.
 #include "app/workbench/attack_view.h"
 #include "app/workbench/compare_view.h"
+#include "app/workbench/fewshot_view.h"
 #include "app/workbench/main_window.h"
 #include "app/workbench/model_picker.h"
 #include "app/workbench/training_view.h"
 #include "core/models/checkpoint.h"
+#include "core/tasks/meta/episodes.h"
 #include "test_support.h"
 #include "widgets/convergence_plot.h"
 #include "widgets/image_canvas.h"
@@ -811,6 +813,72 @@ private Q_SLOTS:
         QVERIFY(!view.loadModel(model_));
         QVERIFY(view.lastError().contains("classifier"));
         QCOMPARE(view.modelPath(), path);
+    }
+
+    // The few-shot tab on a small random few-shot model and OpenCV's digits:
+    // an episode is drawn from a seed, the task vector adapts live, every
+    // query image gets its predicted class and the accuracy before and after
+    // is shown; Compare overlays JIIO's and the naive loop's curves.
+    void fewShotViewAdaptsLiveAndComparesJiioWithNaive()
+    {
+        if (!QFileInfo::exists(QString::fromStdString(defaultDigitsPath())))
+            QSKIP("OpenCV's digits.png (package opencv-doc) is not installed");
+        torch::manual_seed(5);
+        ModelConfig config = ModelConfig::newFewShotModel(1, 28, 5, 8, 8);
+        config.width = 8;
+        config.groups = 2;
+        config.jiioIterations = 7;
+        DeqModel model(config);
+        const QString path = dir_.filePath("tiny-fewshot.pt");
+        saveModel(path.toStdString(), model);
+
+        workbench::FewShotView view(path);
+        QVERIFY2(view.lastError().isEmpty(), qPrintable(view.lastError()));
+        QCOMPARE(view.iterationsBox()->value(), 7); // the model's budget
+        view.domainBox()->setCurrentIndex(view.domainBox()->findData(true)); // digits
+        view.shotsBox()->setValue(2);
+        view.seedBox()->setValue(5);
+        QTest::mouseClick(view.drawButton(), Qt::LeftButton);
+        QVERIFY2(view.hasEpisode(), qPrintable(view.lastError()));
+        QCOMPARE(view.seedBox()->value(), 6); // the next click draws a new episode
+        const int queries = view.queryList()->count();
+        QCOMPARE(queries % 5, 0); // five ways, the same queries for each
+        QVERIFY(queries > 0);
+
+        view.iterationsBox()->setValue(6);
+        QSignalSpy finished(&view, &workbench::FewShotView::adaptationFinished);
+        QSignalSpy failed(&view, &workbench::FewShotView::adaptationFailed);
+        QTest::mouseClick(view.adaptButton(), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(finished.size() + failed.size() > 0, 60000);
+        QVERIFY2(failed.isEmpty(), qPrintable(view.lastError()));
+        const int points = view.plot()->pointCount();
+        QVERIFY(points >= 2 && points <= 6); // live, one per iteration
+        const auto outcome = finished.front().front().value<workbench::FewShotOutcome>();
+        QCOMPARE(outcome.after.size(), queries);
+        QCOMPARE(outcome.before.size(), queries);
+        int right = 0;
+        for (int i = 0; i < queries; ++i) {
+            QVERIFY(outcome.after[i] >= 0 && outcome.after[i] < 5);
+            QVERIFY(view.queryList()->item(i)->text().startsWith("digit ")); // its predicted class
+            right += view.queryList()->item(i)->toolTip().contains(
+                "true class: " + view.queryList()->item(i)->text() + ",");
+        }
+        QCOMPARE(100.0 * right / queries, outcome.accuracyAfter);
+        QVERIFY(view.accuracyLabel()->text().contains("before adapting"));
+
+        QSignalSpy compared(&view, &workbench::FewShotView::comparisonFinished);
+        QTest::mouseClick(view.compareButton(), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(compared.size() + failed.size() > 0, 120000);
+        QVERIFY2(failed.isEmpty(), qPrintable(view.lastError()));
+        QCOMPARE(view.plot()->runCount(), 2);
+
+        // A restoration model is refused with a message, and the few-shot model stays.
+        QVERIFY(!view.loadModel(model_));
+        QVERIFY(view.lastError().contains("few-shot"));
+        QCOMPARE(view.modelPath(), path);
+
+        MainWindow window(model_);
+        QVERIFY(window.showTab("fewshot"));
     }
 
     void anInvalidModelIsAClearError()

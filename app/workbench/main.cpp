@@ -30,8 +30,8 @@ int main(int argc, char** argv)
     parser.addOption({"task", "inpaint (default), denoise or reconstruct.", "task"});
     parser.addOption({"sigma", "Denoising noise level on the 0-255 scale.", "S"});
     parser.addOption({"noise", "Add synthetic noise of --sigma to the image (the clean image becomes the ground truth)."});
-    parser.addOption({"tab", "Tab to show: restore (default), compare, train or attack.", "tab"});
-    parser.addOption({"run", "Start right away: solve, compare, train or attack, by the tab shown."});
+    parser.addOption({"tab", "Tab to show: restore (default), compare, train, attack or fewshot.", "tab"});
+    parser.addOption({"run", "Start right away: solve, compare, train, attack or adapt, by the tab shown."});
     parser.addPositionalArgument("image", "Image to open at start.", "[image]");
     parser.process(app);
 
@@ -44,7 +44,7 @@ int main(int argc, char** argv)
         window.showMaximized();
     }
     if (parser.isSet("tab") && !window.showTab(parser.value("tab")))
-        qWarning("unknown tab '%s' (expected restore, compare, train or attack)", qPrintable(parser.value("tab")));
+        qWarning("unknown tab '%s' (expected restore, compare, train, attack or fewshot)", qPrintable(parser.value("tab")));
     const bool opened =
         !parser.positionalArguments().isEmpty() && window.openImage(parser.positionalArguments().front());
     if (opened) {
@@ -59,7 +59,8 @@ int main(int argc, char** argv)
                 qWarning("%s", qPrintable(error));
         }
     }
-    if (parser.isSet("run") && (opened || parser.value("tab") == "train" || parser.value("tab") == "attack"))
+    if (parser.isSet("run") && (opened || parser.value("tab") == "train" || parser.value("tab") == "attack"
+                                 || parser.value("tab") == "fewshot"))
         window.runVisibleTab();
     return app.exec();
 }

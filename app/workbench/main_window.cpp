@@ -5,6 +5,7 @@
 #include "model_picker.h"
 #include "training_view.h"
 #include "attack_view.h"
+#include "fewshot_view.h"
 
 #include "core/error.h"
 #include "core/io/image_io.h"
@@ -152,6 +153,8 @@ void MainWindow::buildUi()
     connect(training_, &TrainingView::trainingFailed, this, &MainWindow::showError);
     attack_ = new AttackView;
     tabs_->addTab(attack_, tr("Attack"));
+    fewShot_ = new FewShotView;
+    tabs_->addTab(fewShot_, tr("Few-shot"));
     setCentralWidget(tabs_);
 
     // Task controls and solver settings in a dock.
@@ -206,16 +209,17 @@ void MainWindow::buildUi()
     modelDock->setWidget(picker_);
     addDockWidget(Qt::LeftDockWidgetArea, modelDock);
 
-    // The restoration docks mean nothing to the attack tab, which has its own
-    // model and settings: they step aside there and come back as they were.
+    // The restoration docks mean nothing to the attack and few-shot tabs, which
+    // have their own models and settings: they step aside there and come back
+    // as they were.
     connect(tabs_, &QTabWidget::currentChanged, this, [this, dock, modelDock] {
-        const bool attack = tabs_->currentWidget() == attack_;
+        const bool ownSettings = tabs_->currentWidget() == attack_ || tabs_->currentWidget() == fewShot_;
         for (QDockWidget* d : {dock, modelDock}) {
-            if (attack && !d->isHidden()) {
-                d->setProperty("hiddenForAttack", true);
+            if (ownSettings && !d->isHidden()) {
+                d->setProperty("hiddenForOwnSettings", true);
                 d->hide();
-            } else if (!attack && d->property("hiddenForAttack").toBool()) {
-                d->setProperty("hiddenForAttack", false);
+            } else if (!ownSettings && d->property("hiddenForOwnSettings").toBool()) {
+                d->setProperty("hiddenForOwnSettings", false);
                 d->show();
             }
         }
@@ -605,7 +609,7 @@ void MainWindow::run()
 bool MainWindow::showTab(const QString& name)
 {
     const QHash<QString, QWidget*> pages{{"restore", tabs_->widget(0)}, {"compare", compare_}, {"train", training_},
-                                         {"attack", attack_}};
+                                         {"attack", attack_}, {"fewshot", fewShot_}};
     if (!pages.contains(name))
         return false;
     tabs_->setCurrentWidget(pages.value(name));
@@ -620,6 +624,8 @@ void MainWindow::runVisibleTab()
         training_->start();
     else if (tabs_->currentWidget() == attack_)
         attack_->run();
+    else if (tabs_->currentWidget() == fewShot_)
+        fewShot_->adapt();
     else
         run();
 }
@@ -818,6 +824,7 @@ void MainWindow::closeEvent(QCloseEvent* event)
     settings.setValue("window/state", saveState());
     stop();
     attack_->stop();
+    fewShot_->stop();
     event->accept();
 }
 

@@ -34,6 +34,7 @@ class SolverSettingsPanel;
 namespace jiio::workbench {
 
 class AttackView;
+class FewShotView;
 class CompareView;
 class ModelPicker;
 class TrainingView;
@@ -66,6 +67,7 @@ public:
     CompareView* compareView() const { return compare_; }
     TrainingView* trainingView() const { return training_; }
     AttackView* attackView() const { return attack_; }
+    FewShotView* fewShotView() const { return fewShot_; }
     ModelPicker* modelPicker() const { return picker_; }
     QTabWidget* tabs() const { return tabs_; }
     // Reconstruction, before/after, difference and ground-truth views.
@@ -93,7 +95,7 @@ Q_SIGNALS:
     void compareFinished();
 
 public Q_SLOTS:
-    // "restore", "compare", "train" or "attack".
+    // "restore", "compare", "train", "attack" or "fewshot".
     bool showTab(const QString& name);
     // Starts what the visible tab does: a solve, a comparison or a training run.
     void runVisibleTab();
@@ -150,6 +152,7 @@ private:
     CompareView* compare_ = nullptr;
     TrainingView* training_ = nullptr;
     AttackView* attack_ = nullptr;
+    FewShotView* fewShot_ = nullptr;
     ModelPicker* picker_ = nullptr;
     QTabWidget* tabs_ = nullptr;
     QComboBox* task_ = nullptr;
