@@ -421,7 +421,19 @@ private Q_SLOTS:
         const QString error = window.compareView()->exportCsv(dir_.filePath("no-such-folder/compare.csv"));
         QVERIFY(!error.isEmpty());
         QVERIFY(window.compareView()->plot()->exportTo(dir_.filePath("compare.png")));
-        QVERIFY(!QImage(dir_.filePath("compare.png")).isNull());
+        const QImage png(dir_.filePath("compare.png"));
+        QVERIFY(!png.isNull());
+        // The PDF is one vector page the size of both plots stacked, as the PNG.
+        QVERIFY(window.compareView()->plot()->exportTo(dir_.filePath("compare.pdf")));
+        QFile pdf(dir_.filePath("compare.pdf"));
+        QVERIFY(pdf.open(QIODevice::ReadOnly));
+        const QByteArray bytes = pdf.readAll();
+        QVERIFY(bytes.startsWith("%PDF"));
+        const auto box = QRegularExpression(R"(/MediaBox \[0 0 ([0-9.]+) ([0-9.]+)\])").match(QString::fromLatin1(bytes));
+        QVERIFY2(box.hasMatch(), "no page size in the PDF");
+        QCOMPARE(qRound(box.captured(1).toDouble()), png.width());
+        QCOMPARE(qRound(box.captured(2).toDouble()), png.height());
+        QCOMPARE(bytes.count("/Type /Page\n") + bytes.count("/Type /Page\r"), 1);
     }
 
     void aCorruptImageShowsAnErrorAndKeepsTheCurrentOne()

@@ -2,6 +2,7 @@
 
 #include <qcustomplot.h>
 
+#include <QPdfWriter>
 #include <QVBoxLayout>
 
 #include <cmath>
@@ -165,8 +166,22 @@ bool ConvergencePlot::exportTo(const QString& path)
     const int w = std::max(residuals_->width(), 640);
     const int h1 = std::max(residuals_->height(), 300);
     const int h2 = std::max(objective_->height(), 200);
-    if (path.endsWith(".pdf", Qt::CaseInsensitive))
-        return residuals_->savePdf(path, w, h1); // residual plot; PDF is one page
+    if (path.endsWith(".pdf", Qt::CaseInsensitive)) {
+        // One vector page, the page measured in points so that the plots keep
+        // their on-screen proportions and line widths.
+        QPdfWriter pdf(path);
+        pdf.setResolution(72);
+        pdf.setPageMargins(QMarginsF(0, 0, 0, 0));
+        pdf.setPageSize(QPageSize(QSizeF(w, h1 + h2), QPageSize::Point));
+        pdf.setCreator(QStringLiteral("JIIO Workbench"));
+        QCPPainter painter;
+        if (!painter.begin(&pdf))
+            return false;
+        residuals_->toPainter(&painter, w, h1);
+        painter.translate(0, h1);
+        objective_->toPainter(&painter, w, h2);
+        return painter.end();
+    }
     QImage image(w, h1 + h2, QImage::Format_RGB32);
     image.fill(Qt::white);
     QPainter painter(&image);
