@@ -75,6 +75,18 @@ void setIterations(MainWindow& window, int iterations)
     window.settingsPanel()->setValues(values);
 }
 
+// One brush drag across the observation, as a person paints it.
+void paintStroke(MainWindow& window)
+{
+    auto* canvas = window.observationCanvas();
+    const QPoint from = canvas->toWidget(QPointF(10, 10)).toPoint();
+    const QPoint to = canvas->toWidget(QPointF(50, 40)).toPoint();
+    QTest::mousePress(canvas, Qt::LeftButton, {}, from);
+    for (int i = 1; i <= 10; ++i)
+        QTest::mouseMove(canvas, from + (to - from) * i / 10);
+    QTest::mouseRelease(canvas, Qt::LeftButton, {}, to);
+}
+
 } // namespace
 
 class TestGui : public QObject {
@@ -181,19 +193,58 @@ private Q_SLOTS:
         window.show();
         QVERIFY(QTest::qWaitForWindowExposed(&window));
         QVERIFY(window.openImage(image_));
-        auto* canvas = window.observationCanvas();
-        const QPoint from = canvas->toWidget(QPointF(10, 10)).toPoint();
-        const QPoint to = canvas->toWidget(QPointF(50, 40)).toPoint();
-        QTest::mousePress(canvas, Qt::LeftButton, {}, from);
-        for (int i = 1; i <= 10; ++i)
-            QTest::mouseMove(canvas, from + (to - from) * i / 10);
-        QTest::mouseRelease(canvas, Qt::LeftButton, {}, to);
+        paintStroke(window);
         QVERIFY(!window.maskLayer()->isEmpty());
         QCOMPARE(window.maskLayer()->undoStack()->count(), 1); // one drag, one step
         window.maskLayer()->undoStack()->undo();
         QVERIFY(window.maskLayer()->isEmpty());
         window.maskLayer()->undoStack()->redo();
         QVERIFY(!window.maskLayer()->isEmpty());
+    }
+
+    // A painted mask is not lost without asking either; a saved, loaded or
+    // undone-to-empty one goes quietly.
+    void asksBeforeAPaintedMaskIsLost()
+    {
+        MainWindow window(model_);
+        window.resize(1000, 700);
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        QVERIFY(window.openImage(image_));
+        int asked = 0;
+        auto answer = [&](QMessageBox::StandardButton button) {
+            QTimer::singleShot(0, [&asked, button] {
+                auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget());
+                QVERIFY(box && box->objectName() == "unsavedMaskDialog");
+                ++asked;
+                box->button(button)->click();
+            });
+        };
+        paintStroke(window);
+        answer(QMessageBox::Cancel);
+        QVERIFY(!window.openImage(image_));
+        QCOMPARE(asked, 1);
+        QVERIFY(!window.maskLayer()->isEmpty()); // kept
+        answer(QMessageBox::Cancel);
+        QVERIFY(!window.close());
+        QCOMPARE(asked, 2);
+
+        const QString saved = dir_.filePath("painted-mask.png");
+        QVERIFY(window.maskLayer()->save(saved));
+        QVERIFY(window.openImage(image_)); // saved: nothing to ask
+        QVERIFY(window.maskLayer()->isEmpty());
+        QCOMPARE(window.maskLayer()->load(saved), QString());
+        QVERIFY(window.openImage(image_)); // loaded from a file: nothing to ask
+        paintStroke(window);
+        window.maskLayer()->undoStack()->undo();
+        QVERIFY(window.openImage(image_)); // undone to nothing: nothing to ask
+        QCOMPARE(asked, 2);
+
+        paintStroke(window);
+        answer(QMessageBox::Discard);
+        QVERIFY(window.openImage(image_));
+        QCOMPARE(asked, 3);
+        QVERIFY(window.maskLayer()->isEmpty());
     }
 
     // An unsaved result is not lost without asking: opening another image or

@@ -135,12 +135,21 @@ QString MaskLayer::load(const QString& path)
     const QImage before = mask_.copy();
     mask_ = gray;
     pushEdit(tr("Load mask"), before);
+    undoStack_->setClean(); // the mask is that file's
     return {};
 }
 
-bool MaskLayer::save(const QString& path) const
+bool MaskLayer::save(const QString& path)
 {
-    return !mask_.isNull() && mask_.save(path, "PNG");
+    if (mask_.isNull() || !mask_.save(path, "PNG"))
+        return false;
+    undoStack_->setClean();
+    return true;
+}
+
+bool MaskLayer::hasUnsavedPainting() const
+{
+    return !undoStack_->isClean() && !isEmpty();
 }
 
 void MaskLayer::replace(const QImage& mask)

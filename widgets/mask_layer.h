@@ -34,7 +34,10 @@ public:
     // Any image of the right size; non-zero pixels mark missing ones.
     // Returns an error sentence, or an empty string on success.
     QString load(const QString& path);
-    bool save(const QString& path) const;
+    bool save(const QString& path);
+    // Painted pixels that are in no file: edits since the last save or load
+    // (an empty mask counts as nothing to lose).
+    bool hasUnsavedPainting() const;
 
     // Used by the undo commands.
     void replace(const QImage& mask);

@@ -445,7 +445,7 @@ bool MainWindow::openImage(const QString& path)
         showError(tr("Stop the running solve before opening another image."));
         return false;
     }
-    if (!mayDiscardResult())
+    if (!mayDiscardWork())
         return false;
     try {
         ImageData loaded = readImage(path.toStdString());
@@ -769,11 +769,19 @@ void MainWindow::loadMaskDialog()
         showError(error);
 }
 
-void MainWindow::saveMaskDialog()
+bool MainWindow::saveMaskDialog()
 {
-    const QString path = QFileDialog::getSaveFileName(this, tr("Save mask"), {}, tr("PNG (*.png)"));
-    if (!path.isEmpty() && !mask_->save(path))
+    QFileDialog dialog(this, tr("Save mask"), {}, tr("PNG (*.png)"));
+    dialog.setAcceptMode(QFileDialog::AcceptSave);
+    dialog.setDefaultSuffix("png");
+    if (dialog.exec() != QDialog::Accepted || dialog.selectedFiles().isEmpty())
+        return false;
+    const QString path = dialog.selectedFiles().front();
+    if (!mask_->save(path)) {
         showError(tr("The mask could not be saved to %1.").arg(path));
+        return false;
+    }
+    return true;
 }
 
 void MainWindow::addRecent(const QString& path)
@@ -814,7 +822,7 @@ void MainWindow::closeEvent(QCloseEvent* event)
         }
         training_->stopAndWait();
     }
-    if (!mayDiscardResult()) {
+    if (!mayDiscardWork()) {
         event->ignore();
         return;
     }
@@ -828,25 +836,48 @@ void MainWindow::closeEvent(QCloseEvent* event)
     event->accept();
 }
 
-bool MainWindow::mayDiscardResult()
+bool MainWindow::mayDiscardWork()
 {
-    if (resultSaved_)
-        return true;
-    QMessageBox ask(QMessageBox::Question, tr("JIIO Workbench"),
-                    tr("The restored image has not been saved. Save it first?"),
+    return mayDiscardResult() && mayDiscardMask();
+}
+
+// Save / Discard / Cancel before something unsaved is lost: `save` saves
+// (and may be cancelled in its file dialog), `discard` forgets; true when the
+// caller may go on.
+bool MainWindow::askBeforeLosing(const QString& question, const char* dialogName, const std::function<bool()>& save,
+                                 const std::function<void()>& discard)
+{
+    QMessageBox ask(QMessageBox::Question, tr("JIIO Workbench"), question,
                     QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel, this);
-    ask.setObjectName("unsavedResultDialog");
+    ask.setObjectName(dialogName);
     ask.setDefaultButton(QMessageBox::Save);
     switch (ask.exec()) {
     case QMessageBox::Save:
-        saveResult(); // the file dialog may still be cancelled
-        return resultSaved_;
+        return save();
     case QMessageBox::Discard:
-        resultSaved_ = true;
+        discard();
         return true;
     default:
         return false;
     }
+}
+
+bool MainWindow::mayDiscardMask()
+{
+    return !mask_->hasUnsavedPainting()
+           || askBeforeLosing(tr("The painted mask has not been saved. Save it first?"), "unsavedMaskDialog",
+                              [this] { return saveMaskDialog(); }, [this] { mask_->undoStack()->setClean(); });
+}
+
+bool MainWindow::mayDiscardResult()
+{
+    return resultSaved_
+           || askBeforeLosing(tr("The restored image has not been saved. Save it first?"), "unsavedResultDialog",
+                              [this] {
+                                  saveResult();
+                                  return resultSaved_;
+                              },
+                              [this] { resultSaved_ = true; });
 }
 
 bool MainWindow::restoreLayout()

@@ -1,6 +1,7 @@
 #pragma once
 #include "solve_worker.h"
 
+#include <functional>
 #include <optional>
 
 #include <QElapsedTimer>
@@ -107,7 +108,12 @@ protected:
     void closeEvent(QCloseEvent* event) override;
     // Before an unsaved result is thrown away: Save, Discard or Cancel. True
     // when it may go (saved or discarded).
+    // Asks before an unsaved result or painted mask is lost; false: keep them.
+    bool mayDiscardWork();
     bool mayDiscardResult();
+    bool mayDiscardMask();
+    bool askBeforeLosing(const QString& question, const char* dialogName, const std::function<bool()>& save,
+                         const std::function<void()>& discard);
     void dragEnterEvent(QDragEnterEvent* event) override;
     void dropEvent(QDropEvent* event) override;
 
@@ -124,7 +130,7 @@ private:
     void openDialog();
     void saveResult();
     void loadMaskDialog();
-    void saveMaskDialog();
+    bool saveMaskDialog();
     void addRecent(const QString& path);
     void rebuildRecentMenu();
     bool ensureModelFor(const ImageData& image);
