@@ -184,6 +184,22 @@ private Q_SLOTS:
         QVERIFY(csv.open(QIODevice::ReadOnly));
         QCOMPARE(csv.readAll().count('\n'), 7); // header and one row per iteration
 
+        // Ctrl-C during a long attack: the perturbation so far is written, exit status 130.
+        const QString stopped = path("adversarial-stopped.png");
+        Interrupted run;
+        interruptOnceShown({"attack", "--model", trained, "--input", input, "--eps", "0.1", "--iters", "100000",
+                            "--output", stopped},
+                           QProcess::StandardError, "attacking", run);
+        if (QTest::currentTestFailed())
+            return;
+        QCOMPARE(run.exitCode, 130);
+        QVERIFY2(run.err.contains("jiio attack: stopped after"), run.err.constData());
+        const cv::Mat partial = cv::imread(stopped.toStdString(), cv::IMREAD_UNCHANGED);
+        QCOMPARE(partial.size(), item.size());
+        cv::absdiff(partial, item, difference);
+        cv::minMaxLoc(difference, nullptr, &largest);
+        QVERIFY(largest <= 0.1 * 255);
+
         expectCleanFailure(runCli({"attack", "--model", rgbModel_, "--input", input, "--output", path("x.png")}),
                            "classifier");
         expectCleanFailure(runCli({"attack", "--model", trained, "--input", input, "--norm", "l1", "--output",

@@ -2,11 +2,11 @@
 // classifier, by JIIO or by PGD through the equilibrium.
 #include "cli_options.h"
 #include "commands.h"
+#include "stoppable_trace.h"
 
 #include "core/io/fashion_mnist.h"
 #include "core/io/image_io.h"
 #include "core/models/checkpoint.h"
-#include "core/solvers/trace.h"
 #include "core/tasks/adversarial/attack.h"
 
 #include <opencv2/imgproc.hpp>
@@ -108,7 +108,10 @@ int runAttack(const QStringList& arguments)
                                                 : cleanResult.logits.argmax(1).item<int64_t>();
     const auto labels = torch::full({1}, label, torch::kInt64);
 
-    TraceRecorder trace;
+    installStopSignalHandlers(); // Ctrl-C: the perturbation so far is still written
+    std::fprintf(stderr, "attacking %s: %s, %d iteration(s)...\n", inputPath.c_str(), toString(options.solver).c_str(),
+                 options.iterations);
+    StoppableTrace trace;
     const auto result = attackClassifier(loaded.model, clean, labels, options, trace);
     const auto written = toByteLevelsTowardClean(result.adversarial, clean);
     const auto writtenResult =
@@ -135,6 +138,11 @@ int runAttack(const QStringList& arguments)
                 writtenResult.logits.argmax(1).item<int64_t>() == label ? "the class did not change"
                                                                          : "the class changed",
                 outputPath.c_str());
+    if (const int signal = stopSignalReceived()) {
+        std::fprintf(stderr, "jiio attack: stopped after %d iteration(s); the perturbation so far is written\n",
+                     result.solve.iterations);
+        return exitStatusForSignal(signal);
+    }
     return 0;
 }
 

@@ -1,6 +1,7 @@
 // `jiio restore` and `jiio solve`: one image, one method, optional trace.
 #include "cli_options.h"
 #include "commands.h"
+#include "stoppable_trace.h"
 
 #include "core/io/atomic_file.h"
 #include "core/io/image_io.h"
@@ -28,12 +29,6 @@ namespace jiio::cli {
 namespace {
 
 enum class Mode { Restore, Solve };
-
-// The per-iteration trace, ending the solve when a stop signal arrives.
-class StoppableTrace final : public TraceRecorder {
-public:
-    bool stopRequested() const override { return stopSignalReceived() != 0; }
-};
 
 // Fails before any work when the output's format cannot hold the image, so a
 // long solve never ends in a write error.
