@@ -1,6 +1,7 @@
 #include "attack_view.h"
 
 #include "image_convert.h"
+#include "worker_thread.h"
 
 #include "core/error.h"
 #include "core/io/fashion_mnist.h"
@@ -68,11 +69,7 @@ AttackView::AttackView(const QString& modelPath, QWidget* parent) : QWidget(pare
 
 AttackView::~AttackView()
 {
-    if (worker_)
-        worker_->requestStop();
-    thread_.quit();
-    thread_.wait();
-    delete worker_;
+    retireWorker(thread_, worker_);
 }
 
 void AttackView::buildUi()
@@ -275,15 +272,7 @@ QString AttackView::modelPath() const
 
 void AttackView::restartWorker()
 {
-    if (worker_) {
-        worker_->requestStop();
-        thread_.quit();
-        thread_.wait();
-        delete worker_;
-        worker_ = nullptr;
-    }
-    worker_ = new AttackWorker(model_);
-    worker_->moveToThread(&thread_);
+    replaceWorker(thread_, worker_, model_);
     connect(this, &AttackView::attackRequested, worker_, &AttackWorker::attack, Qt::QueuedConnection);
     connect(this, &AttackView::compareRequested, worker_, &AttackWorker::compare, Qt::QueuedConnection);
     connect(worker_, &AttackWorker::runStarted, this,
@@ -374,6 +363,7 @@ void AttackView::start(bool comparison)
         plot_->clear();
     setRunning(true);
     status_->setText(comparison ? tr("Comparing JIIO and PGD…") : tr("Attacking…"));
+    worker_->clearStopRequest();
     if (comparison)
         Q_EMIT compareRequested(job());
     else

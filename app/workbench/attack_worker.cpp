@@ -119,7 +119,6 @@ AttackOutcome AttackWorker::runOne(const AttackJob& job)
 
 void AttackWorker::attack(const AttackJob& job)
 {
-    stop_ = false;
     try {
         configureThreads(job.threads);
         Q_EMIT runStarted(job.solver);
@@ -131,7 +130,6 @@ void AttackWorker::attack(const AttackJob& job)
 
 void AttackWorker::compare(const AttackJob& job)
 {
-    stop_ = false;
     try {
         configureThreads(job.threads);
         for (const char* solver : {"jiio-picard", "pgd"}) {

@@ -1,5 +1,7 @@
 #include "fewshot_view.h"
 
+#include "worker_thread.h"
+
 #include "core/error.h"
 #include "core/io/fashion_mnist.h"
 #include "core/models/checkpoint.h"
@@ -75,11 +77,7 @@ FewShotView::FewShotView(const QString& modelPath, QWidget* parent) : QWidget(pa
 
 FewShotView::~FewShotView()
 {
-    if (worker_)
-        worker_->requestStop();
-    thread_.quit();
-    thread_.wait();
-    delete worker_;
+    retireWorker(thread_, worker_);
 }
 
 void FewShotView::buildUi()
@@ -237,15 +235,7 @@ QString FewShotView::modelPath() const
 
 void FewShotView::restartWorker()
 {
-    if (worker_) {
-        worker_->requestStop();
-        thread_.quit();
-        thread_.wait();
-        delete worker_;
-        worker_ = nullptr;
-    }
-    worker_ = new FewShotWorker(model_);
-    worker_->moveToThread(&thread_);
+    replaceWorker(thread_, worker_, model_);
     connect(this, &FewShotView::adaptRequested, worker_, &FewShotWorker::adapt, Qt::QueuedConnection);
     connect(this, &FewShotView::compareRequested, worker_, &FewShotWorker::compare, Qt::QueuedConnection);
     connect(worker_, &FewShotWorker::runStarted, this, [this](const QString& method) {
@@ -373,6 +363,7 @@ void FewShotView::start(bool comparison)
     job.episode = *episode_;
     job.method = method_->currentData().toString();
     job.iterations = iterations_->value();
+    worker_->clearStopRequest();
     if (comparison)
         Q_EMIT compareRequested(job);
     else

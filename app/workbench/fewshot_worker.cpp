@@ -68,7 +68,6 @@ FewShotOutcome FewShotWorker::runOne(const FewShotJob& job)
 
 void FewShotWorker::adapt(const FewShotJob& job)
 {
-    stop_ = false;
     try {
         configureThreads(job.threads);
         Q_EMIT runStarted(job.method);
@@ -80,7 +79,6 @@ void FewShotWorker::adapt(const FewShotJob& job)
 
 void FewShotWorker::compare(const FewShotJob& job)
 {
-    stop_ = false;
     try {
         configureThreads(job.threads);
         for (const char* method : {"jiio-anderson", "naive-gd"}) {

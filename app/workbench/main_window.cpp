@@ -6,6 +6,7 @@
 #include "training_view.h"
 #include "attack_view.h"
 #include "fewshot_view.h"
+#include "worker_thread.h"
 
 #include "core/error.h"
 #include "core/io/image_io.h"
@@ -90,10 +91,7 @@ MainWindow::MainWindow(const QString& modelPath, QWidget* parent)
 
 MainWindow::~MainWindow()
 {
-    if (worker_)
-        worker_->requestStop();
-    thread_.quit();
-    thread_.wait();
+    retireWorker(thread_, worker_);
 }
 
 void MainWindow::buildUi()
@@ -397,15 +395,7 @@ void MainWindow::onTaskChanged()
 
 void MainWindow::restartWorker()
 {
-    if (worker_) {
-        worker_->requestStop();
-        thread_.quit();
-        thread_.wait();
-        delete worker_;
-        worker_ = nullptr;
-    }
-    worker_ = new SolveWorker(model_);
-    worker_->moveToThread(&thread_);
+    replaceWorker(thread_, worker_, model_);
     connect(this, &MainWindow::solveRequested, worker_, &SolveWorker::solve, Qt::QueuedConnection);
     connect(this, &MainWindow::compareJobRequested, worker_, &SolveWorker::compare, Qt::QueuedConnection);
     connect(worker_, &SolveWorker::iteration, this, [this](const widgets::ConvergencePoint& p) {
@@ -591,6 +581,7 @@ void MainWindow::startCompare(const QStringList& methods)
     running_ = comparing_ = true;
     runClock_.start();
     updateActions();
+    worker_->clearStopRequest();
     Q_EMIT compareJobRequested(*job, methods);
 }
 
@@ -603,6 +594,7 @@ void MainWindow::run()
     running_ = true;
     runClock_.start();
     updateActions();
+    worker_->clearStopRequest();
     Q_EMIT solveRequested(*job);
 }
 

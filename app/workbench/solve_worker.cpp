@@ -126,7 +126,6 @@ cv::Mat classical(ClassicalMethod method, const SolveJob& job)
 
 void SolveWorker::compare(const SolveJob& job, const QStringList& methods)
 {
-    stop_ = false;
     try {
         configureThreads(job.settings.threads);
         placeModel(*model_, job.settings.device);
@@ -170,7 +169,6 @@ void SolveWorker::compare(const SolveJob& job, const QStringList& methods)
 
 void SolveWorker::solve(const SolveJob& job)
 {
-    stop_ = false;
     try {
         // Grad mode and thread settings are per thread: set them here.
         configureThreads(job.settings.threads);

@@ -46,6 +46,9 @@ public:
     ~SolveWorker() override;
 
     void requestStop() { stop_ = true; }
+    // Called by the view before it queues a job, never by the job itself: a
+    // Stop pressed after the request but before the job began still counts.
+    void clearStopRequest() { stop_ = false; }
 
 public Q_SLOTS:
     void solve(const jiio::workbench::SolveJob& job);

@@ -385,6 +385,7 @@ void TrainingView::launch(const TrainingJob& job)
     progress_->setValue(0);
     status_->setText(tr("Preparing the data…"));
     setRunning(true);
+    worker_->clearStopRequest();
     Q_EMIT jobRequested(job);
 }
 

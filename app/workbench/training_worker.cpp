@@ -91,7 +91,6 @@ std::vector<std::string> dataFolders(const QString& data)
 
 void TrainingWorker::train(const TrainingJob& job)
 {
-    stop_ = false;
     try {
         auto warn = [](const std::string&) {}; // skipped files are normal in a folder of mixed files
         std::unique_ptr<Trainer> trainer;

@@ -49,6 +49,9 @@ class TrainingWorker : public QObject {
 public:
     using QObject::QObject;
     void requestStop() { stop_ = true; }
+    // Called by the view before it queues a job, never by the job itself: a
+    // Stop pressed after the request but before the job began still counts.
+    void clearStopRequest() { stop_ = false; }
 
 public Q_SLOTS:
     void train(const jiio::workbench::TrainingJob& job);
