@@ -2,10 +2,12 @@
 #include "cli_options.h"
 #include "commands.h"
 #include "train_classifier.h"
+#include "train_distributed.h"
 #include "train_meta.h"
 
 #include "core/models/checkpoint.h"
 #include "core/stop_signals.h"
+#include "core/training/data_parallel.h"
 #include "core/training/trainer.h"
 
 #include <chrono>
@@ -72,6 +74,36 @@ private:
     int printedStep_ = -1;
 };
 
+// Ranks other than 0 of a data-parallel run train quietly: rank 0 reports.
+class QuietRank final : public TrainingObserver {
+public:
+    void onProgress(const TrainingProgress&) override {}
+    bool stopRequested() const override { return stopSignalReceived() != 0; }
+};
+
+// Such a rank's run; the signal's exit status when one stopped it.
+int runQuietRank(Trainer& trainer)
+{
+    QuietRank quiet;
+    trainer.run(quiet);
+    const int signal = stopSignalReceived();
+    return signal != 0 ? exitStatusForSignal(signal) : 0;
+}
+
+// Classifiers and few-shot models train in one process for now.
+void refuseDataParallelClassifiers(const QCommandLineParser& parser)
+{
+    if (intValue(parser, "world-size", 1, 1, 4096) == 1 && intValue(parser, "nproc", 1, 1, 64) == 1)
+        return;
+    const QString task = parser.value("task");
+    const bool resumingClassifier = parser.isSet("resume") && parser.isSet("output")
+                                    && readModelConfig(toStd(parser.value("output"))).kind != ModelKind::Restoration
+                                    && readModelConfig(toStd(parser.value("output"))).kind != ModelKind::Generative;
+    if (task != "restore" || resumingClassifier)
+        throw UsageError("data-parallel training (--world-size, --nproc) is available for restoration and generative "
+                         "models so far, not for classifiers or few-shot models");
+}
+
 // After a run: when a signal stopped it, says where the checkpoint is and
 // gives the signal's exit status; 0 otherwise.
 int reportStop(const std::string& output, int step)
@@ -134,9 +166,13 @@ int runTrain(const QStringList& arguments)
         {"checkpoint-every", "Steps between checkpoints (default 100).", "N"},
         {"validate-every", "Steps between validations (default 100).", "N"},
     });
+    addDataParallelOptions(parser);
     addRuntimeOptions(parser);
     if (!parseOrHelp(parser, arguments, "Train a model through JIIO with implicit gradients."))
         return 0;
+    refuseDataParallelClassifiers(parser);
+    if (const auto status = runLocalRanks(parser, arguments))
+        return *status;
     applyRuntimeOptions(parser);
     const std::string output = toStd(requireValue(parser, "output"));
     std::vector<std::string> data;
@@ -159,8 +195,13 @@ int runTrain(const QStringList& arguments)
         return trainClassifier(parser, output, task == "adversarial", bar);
     if (parser.isSet("resume")) {
         auto trainer = Trainer::resume(output, makeTrainingSource(data, readModelConfig(output), patch, warn));
-        std::fprintf(stderr, "resuming at step %d of %d\n", trainer.step(), trainer.options().steps);
+        const auto parallel = joinDataParallelRun(parser);
+        trainer.useDataParallel(parallel);
+        if (!parallel || parallel->isLeader())
+            std::fprintf(stderr, "resuming at step %d of %d\n", trainer.step(), trainer.options().steps);
         installStopSignalHandlers();
+        if (parallel && !parallel->isLeader())
+            return runQuietRank(trainer);
         const auto last = trainer.run(bar);
         return reportStop(output, last.step);
     }
@@ -196,7 +237,11 @@ int runTrain(const QStringList& arguments)
     std::fprintf(stderr, "training a %s model on %s, %lld parameters\n", toString(config.kind).c_str(),
                  source->describe().c_str(), (long long)model->parameterCount());
     Trainer trainer(model, options, std::move(source), output);
+    const auto parallel = joinDataParallelRun(parser);
+    trainer.useDataParallel(parallel);
     installStopSignalHandlers();
+    if (parallel && !parallel->isLeader())
+        return runQuietRank(trainer);
     const auto last = trainer.run(bar);
     if (const int status = reportStop(output, last.step))
         return status;

@@ -7,6 +7,7 @@
 #include "numbers.h"
 #include "tasks/restoration/corruption.h"
 #include "tasks/restoration/restoration_layout.h"
+#include "training/data_parallel.h"
 #include "training/training_log.h"
 #include "training/training_state.h"
 
@@ -129,11 +130,30 @@ torch::Tensor Trainer::unrolledLoss(const torch::Tensor& latent, const StateLayo
     return (model_->readout(z, latent, layout) - clean).square().mean();
 }
 
-double Trainer::trainStep()
+void Trainer::useDataParallel(std::shared_ptr<DataParallel> parallel)
+{
+    if (parallel)
+        parallel->shard(options_.batchSize); // throws when the batch does not divide among the ranks
+    parallel_ = std::move(parallel);
+}
+
+bool Trainer::isLeader() const
+{
+    return !parallel_ || parallel_->isLeader();
+}
+
+double Trainer::trainStep(bool stopRequested)
 {
     model_->train();
-    const auto clean = data_->sample(options_.batchSize, random_);
-    const auto batch = corrupt(clean, random_, options_.inpaintFraction);
+    auto clean = data_->sample(options_.batchSize, random_);
+    auto batch = corrupt(clean, random_, options_.inpaintFraction);
+    if (parallel_) { // the global batch was drawn alike everywhere; this rank trains on its rows
+        const auto [begin, end] = parallel_->shard(clean.size(0));
+        clean = clean.slice(0, begin, end);
+        batch.observed = batch.observed.slice(0, begin, end);
+        if (batch.known.defined())
+            batch.known = batch.known.slice(0, begin, end);
+    }
     const auto objective = objectiveFor(batch);
     const auto layout = restorationLayout(model_, *objective);
 
@@ -181,6 +201,11 @@ double Trainer::trainStep()
         const auto graph = cellGraph(model_, layout, captured ? solved.capturedState : solved.state,
                                      captured ? solved.capturedLatent : solved.latent);
         contractionPenalty(graph, options_.jacobianWeight, options_.gainWeight, options_.gainTarget).backward();
+    }
+    if (parallel_) {
+        const auto agreed = parallel_->averageGradients(model_->parameters(), loss, stopRequested);
+        loss = agreed.meanLoss;
+        stopAgreed_ = agreed.stop;
     }
     const double norm = torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.gradientClip);
     setLearningRate(*optimizer_, cosineLearningRate(options_.learningRate, step_, options_.steps));
@@ -335,10 +360,16 @@ TrainingProgress Trainer::run(TrainingObserver& observer)
     progress.step = step_;
     const auto start = std::chrono::steady_clock::now();
     const int firstStep = step_;
-    TrainingLog log(checkpointPath_, step_, "validation_psnr_db");
-    while (step_ < options_.steps && !observer.stopRequested()) {
+    if (parallel_) // identical already when every rank read the same file; now certainly
+        parallel_->broadcastFromLeader(model_->parameters());
+    std::optional<TrainingLog> log;
+    if (isLeader())
+        log.emplace(checkpointPath_, step_, "validation_psnr_db");
+    stopAgreed_ = false;
+    auto stopping = [&] { return parallel_ ? stopAgreed_ : observer.stopRequested(); };
+    while (step_ < options_.steps && !stopping()) {
         lastAdjointResidual_ = std::nan("");
-        progress.loss = trainStep();
+        progress.loss = trainStep(parallel_ && observer.stopRequested());
         progress.adjointResidual = lastAdjointResidual_;
         progress.step = step_;
         const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -346,23 +377,27 @@ TrainingProgress Trainer::run(TrainingObserver& observer)
         progress.etaSeconds = (options_.steps - step_) / std::max(progress.stepsPerSecond, 1e-9);
         progress.learningRate = optimizer_->param_groups().front().options().get_lr();
         progress.validationPsnr = std::nan("");
-        const bool validating =
-            options_.validateEvery > 0 && (step_ % options_.validateEvery == 0 || step_ == options_.steps);
+        const bool validating = isLeader() && options_.validateEvery > 0
+                                && (step_ % options_.validateEvery == 0 || step_ == options_.steps);
         if (validating) {
             progress.validationPsnr = validate();
             keepIfBest(progress.validationPsnr);
         }
-        log.append(progress, elapsed, skippedSteps_);
+        if (log)
+            log->append(progress, elapsed, skippedSteps_);
         observer.onProgress(progress);
         if (validating)
             observer.onSamples(samples_);
-        if (options_.checkpointEvery > 0 && step_ % options_.checkpointEvery == 0 && step_ < options_.steps) {
+        if (isLeader() && options_.checkpointEvery > 0 && step_ % options_.checkpointEvery == 0
+            && step_ < options_.steps) {
             saveCheckpoint();
             observer.onCheckpoint(step_, checkpointPath_);
         }
     }
-    saveCheckpoint();
-    observer.onCheckpoint(step_, checkpointPath_);
+    if (isLeader()) {
+        saveCheckpoint();
+        observer.onCheckpoint(step_, checkpointPath_);
+    }
     return progress;
 }
 

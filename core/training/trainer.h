@@ -10,6 +10,8 @@
 
 namespace jiio {
 
+class DataParallel;
+
 // How a model is trained through JIIO.
 struct TrainingOptions {
     int steps = 2000;
@@ -93,6 +95,13 @@ public:
     // and at the end. Returns the last progress.
     TrainingProgress run(TrainingObserver& observer);
 
+    // Trains as one rank of a data-parallel run: every rank draws the same
+    // global batch (the same seed and random streams) and trains on its own
+    // rows of it, the gradients averaged across ranks, so the run follows the
+    // single-process run over the whole batch. Only rank 0 validates and
+    // writes; a stop requested on any rank stops all after the same step.
+    void useDataParallel(std::shared_ptr<DataParallel> parallel);
+
     int step() const { return step_; }
     // Steps whose update was skipped because the loss or gradient was not finite.
     int skippedSteps() const { return skippedSteps_; }
@@ -123,7 +132,8 @@ private:
     };
     CorruptedBatch corrupt(const torch::Tensor& clean, std::mt19937_64& random, double inpaintFraction) const;
     std::unique_ptr<RestorationObjective> objectiveFor(const CorruptedBatch& batch) const;
-    double trainStep();
+    double trainStep(bool stopRequested);
+    bool isLeader() const;
     void keepIfBest(double validationPsnr);
     // Records the data and step count in the model, as every written model carries them.
     void stampProvenance();
@@ -143,6 +153,8 @@ private:
     double bestValidation_ = std::nan("");
     int bestStep_ = 0;
     TrainingSamples samples_;
+    std::shared_ptr<DataParallel> parallel_;
+    bool stopAgreed_ = false; // data-parallel: the ranks agreed to stop after this step
 };
 
 } // namespace jiio

@@ -1,0 +1,212 @@
+// Data-parallel training on c10d/Gloo over 127.0.0.1: two processes train as
+// one process over the union of their batches, every rank ends with the same
+// parameters bit for bit, and a rank that dies stops the others with a message.
+#include "cli_runner.h"
+#include "test_support.h"
+
+#include "core/models/checkpoint.h"
+#include "core/training/data_parallel.h"
+#include "core/training/trainer.h"
+#include "core/training/training_data.h"
+
+#include <QtTest>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <csignal>
+#include <thread>
+
+using namespace jiio;
+using namespace jiio::test;
+
+namespace {
+
+// |(a - start) - (b - start)| / |a - start| over all parameters: how far two
+// runs from the same start moved apart, relative to how far they moved.
+double relativeUpdateDifference(DeqModel& a, DeqModel& b, DeqModel& start)
+{
+    double apart = 0, moved = 0;
+    const auto left = a->named_parameters();
+    const auto right = b->named_parameters();
+    const auto origin = start->named_parameters();
+    for (const auto& item : left) {
+        apart += (item.value() - right[item.key()]).square().sum().item<double>();
+        moved += (item.value() - origin[item.key()]).square().sum().item<double>();
+    }
+    return std::sqrt(apart / moved);
+}
+
+int freePort()
+{
+    static int next = 29600 + int(QCoreApplication::applicationPid() % 2000);
+    return next++;
+}
+
+} // namespace
+
+class TestDistributed : public QObject {
+    Q_OBJECT
+private:
+    QTemporaryDir dir_;
+    QString data_, model_;
+    const QStringList recipe_{"--steps", "3", "--batch", "4", "--patch", "24", "--jacobian-weight", "0",
+                              "--gain-weight", "0", "--validate-every", "3", "--checkpoint-every", "3",
+                              "--seed", "5", "--threads", "1"};
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QVERIFY(dir_.isValid());
+        data_ = dir_.filePath("data");
+        QVERIFY(QDir().mkpath(data_));
+        for (int i = 0; i < 6; ++i) {
+            cv::Mat image(40, 40, CV_8UC3);
+            cv::randu(image, cv::Scalar::all(0), cv::Scalar::all(255));
+            cv::GaussianBlur(image, image, cv::Size(5, 5), 1.5);
+            cv::imwrite(dir_.filePath(QString("data/p%1.png").arg(i)).toStdString(), image);
+        }
+        model_ = dir_.filePath("init.pt");
+        torch::manual_seed(2);
+        DeqModel model(tinyImagePriorConfig(3));
+        saveModel(model_.toStdString(), model);
+    }
+
+    // `jiio train --nproc 2` follows the single-process run over the same
+    // global batches (the gradient average of two halves is the whole batch's
+    // gradient), and only rank 0 writes.
+    void twoProcessesTrainLikeOneOverTheirUnion()
+    {
+        const QString single = dir_.filePath("single.pt");
+        const QString pair = dir_.filePath("pair/pair.pt");
+        QVERIFY(QDir().mkpath(dir_.filePath("pair")));
+        const auto one = runCli(QStringList{"train", "--init", model_, "--output", single, "--data", data_} + recipe_);
+        QVERIFY2(one.exitCode == 0, qPrintable(one.err));
+        const auto two = runCli(QStringList{"train", "--init", model_, "--output", pair, "--data", data_, "--nproc",
+                                            "2"} + recipe_);
+        QVERIFY2(two.exitCode == 0, qPrintable(two.err));
+        QVERIFY2(two.err.contains("started 2 training processes"), qPrintable(two.err));
+        QCOMPARE(two.err.count("validation PSNR"), 1); // rank 0 alone reports
+        QCOMPARE(QDir(dir_.filePath("pair")).entryList(QDir::Files).size(), 3); // checkpoint, best model, log
+
+        auto a = loadModel(single.toStdString()).model;
+        auto b = loadModel(pair.toStdString()).model;
+        auto start = loadModel(model_.toStdString()).model;
+        const double difference = relativeUpdateDifference(a, b, start);
+        qInfo("updates of one process and of two differ by %.3g of their size", difference);
+        // Not to the bit: the adjoint solve stops on its batch's mean residual,
+        // so two halves stop at other iterations than the whole batch, and
+        // Adam's first steps magnify the tiny gradient differences. Other
+        // batches (another seed) move the parameters elsewhere altogether.
+        QVERIFY2(difference < 1e-2, qPrintable(QString("relative update difference %1").arg(difference)));
+        QStringList reseeded = recipe_;
+        reseeded[reseeded.indexOf("--seed") + 1] = "6";
+        const QString other = dir_.filePath("other-batches.pt");
+        QCOMPARE(runCli(QStringList{"train", "--init", model_, "--output", other, "--data", data_} + reseeded).exitCode,
+                 0);
+        auto c = loadModel(other.toStdString()).model;
+        const double otherBatches = relativeUpdateDifference(a, c, start);
+        qInfo("updates over other batches differ by %.3g", otherBatches);
+        QVERIFY2(otherBatches > 20 * difference, qPrintable(QString("other batches differ by %1").arg(otherBatches)));
+    }
+
+    // Every rank holds the same parameters after the steps, to the bit (two
+    // ranks in threads of this process, each with its own trainer).
+    void ranksEndWithBitIdenticalParameters()
+    {
+        const int port = freePort();
+        std::vector<DeqModel> finals(2, DeqModel{nullptr});
+        std::vector<std::string> errors(2);
+        auto rank = [&](int r) {
+            try {
+                DataParallelOptions options;
+                options.worldSize = 2;
+                options.rank = r;
+                options.masterPort = port;
+                options.timeoutSeconds = 60;
+                auto parallel = std::make_shared<DataParallel>(options);
+                auto model = loadModel(model_.toStdString()).model;
+                TrainingOptions training;
+                training.steps = 3;
+                training.batchSize = 4;
+                training.validateEvery = 0;
+                training.checkpointEvery = 0;
+                training.seed = uint64_t(11 + r); // different streams: the parameters must agree all the same
+                auto source = makeTrainingSource({data_.toStdString()}, model->config(), 24, [](const std::string&) {});
+                const QString output = dir_.filePath(QString("bits/rank%1.pt").arg(r));
+                Trainer trainer(model, training, std::move(source), output.toStdString());
+                trainer.useDataParallel(parallel);
+                struct Quiet : TrainingObserver {
+                    void onProgress(const TrainingProgress&) override {}
+                } quiet;
+                trainer.run(quiet);
+                finals[size_t(r)] = trainer.model();
+            } catch (const std::exception& e) {
+                errors[size_t(r)] = e.what();
+            }
+        };
+        QVERIFY(QDir().mkpath(dir_.filePath("bits")));
+        std::thread other(rank, 1);
+        rank(0);
+        other.join();
+        QVERIFY2(errors[0].empty() && errors[1].empty(), (errors[0] + " / " + errors[1]).c_str());
+        const auto left = finals[0]->named_parameters();
+        const auto right = finals[1]->named_parameters();
+        for (const auto& item : left)
+            QVERIFY2(torch::equal(item.value(), right[item.key()]), item.key().c_str());
+        QVERIFY(QFileInfo::exists(dir_.filePath("bits/rank0.pt")));
+        QVERIFY(!QFileInfo::exists(dir_.filePath("bits/rank1.pt"))); // rank 0 alone writes
+    }
+
+    // A rank killed mid-run makes the other one fail with a message instead of
+    // waiting for ever.
+    void aRankThatDiesStopsTheOthers()
+    {
+        const QString port = QString::number(freePort());
+        const QStringList common{"train", "--init", model_, "--output", dir_.filePath("dies.pt"), "--data", data_,
+                                 "--steps", "100000", "--batch", "2", "--patch", "24", "--validate-every", "100000",
+                                 "--checkpoint-every", "100000", "--threads", "1", "--world-size", "2",
+                                 "--master-port", port, "--dist-timeout", "10"};
+        QProcess leader, follower;
+        for (auto [process, rank] : {std::pair{&leader, "0"}, std::pair{&follower, "1"}}) {
+            process->setProgram(cliPath());
+            process->setArguments(common + QStringList{"--rank", rank});
+            process->start();
+            QVERIFY(process->waitForStarted());
+        }
+        QByteArray err;
+        QDeadlineTimer started(120000);
+        while (!err.contains("1/100000") && !started.hasExpired()) {
+            leader.waitForReadyRead(200);
+            err += leader.readAllStandardError();
+        }
+        QVERIFY2(err.contains("1/100000"), err.constData());
+        QCOMPARE(::kill(pid_t(follower.processId()), SIGKILL), 0);
+        follower.waitForFinished();
+        QVERIFY2(leader.waitForFinished(90000), "rank 0 kept waiting for the dead rank");
+        err += leader.readAllStandardError();
+        QCOMPARE(leader.exitStatus(), QProcess::NormalExit);
+        QCOMPARE(leader.exitCode(), 1);
+        QVERIFY2(err.contains("another training process stopped"), err.constData());
+    }
+
+    // Wrong set-ups are refused before any work, with what to do instead.
+    void refusesWhatCannotWork()
+    {
+        const QStringList base{"train", "--init", model_, "--output", dir_.filePath("bad.pt"), "--data", data_,
+                               "--steps", "1", "--patch", "24", "--threads", "1"};
+        auto oddBatch = runCli(base + QStringList{"--nproc", "2", "--batch", "3"});
+        QVERIFY(oddBatch.exitCode != 0);
+        QVERIFY2(oddBatch.err.contains("does not divide among 2"), qPrintable(oddBatch.err));
+        auto noRank = runCli(base + QStringList{"--world-size", "2"});
+        QCOMPARE(noRank.exitCode, 2);
+        QVERIFY2(noRank.err.contains("--rank"), qPrintable(noRank.err));
+        auto classifier = runCli({"train", "--task", "classify", "--output", dir_.filePath("c.pt"), "--nproc", "2"});
+        QCOMPARE(classifier.exitCode, 2);
+        QVERIFY2(classifier.err.contains("restoration and generative models so far"), qPrintable(classifier.err));
+        QVERIFY(!QFileInfo::exists(dir_.filePath("bad.pt")));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestDistributed)
+#include "test_distributed.moc"
