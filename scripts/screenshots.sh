@@ -47,3 +47,5 @@ shoot screenshot-latent.png "${LATENT_DELAY:-8}" "$samples/fashion-ankle-boot.pn
 shoot screenshot-train.png "${TRAIN_DELAY:-60}" --tab train --run
 # The attack tab, mid-run: many iterations, so the window is caught while the probabilities move.
 shoot screenshot-attack.png "${ATTACK_DELAY:-3}" --tab attack --run
+# The few-shot tab after adapting to an episode of handwritten digits (a domain it never trained on).
+shoot screenshot-fewshot.png "${FEWSHOT_DELAY:-25}" --tab fewshot --run
