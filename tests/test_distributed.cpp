@@ -190,6 +190,53 @@ private Q_SLOTS:
         QVERIFY2(err.contains("another training process stopped"), err.constData());
     }
 
+    // Two ranks stopped by SIGTERM (passed on by --nproc) checkpoint after the
+    // same step, and --resume with the same world size ends where the
+    // uninterrupted run ends, to the bit.
+    void aStoppedRunResumesExactly()
+    {
+        QVERIFY(QDir().mkpath(dir_.filePath("resume")));
+        const QString straight = dir_.filePath("resume/straight.pt");
+        const QString stopped = dir_.filePath("resume/stopped.pt");
+        QStringList recipe = recipe_;
+        recipe[recipe.indexOf("--steps") + 1] = "40";
+        recipe[recipe.indexOf("--validate-every") + 1] = "1000";
+        recipe[recipe.indexOf("--checkpoint-every") + 1] = "1000";
+        const QStringList common = QStringList{"--init", model_, "--data", data_, "--nproc", "2"} + recipe;
+        const auto whole = runCli(QStringList{"train", "--output", straight} + common);
+        QVERIFY2(whole.exitCode == 0, qPrintable(whole.err));
+
+        QProcess run;
+        run.setProgram(cliPath());
+        run.setArguments(QStringList{"train", "--output", stopped} + common);
+        run.start();
+        QVERIFY(run.waitForStarted());
+        QByteArray err;
+        QDeadlineTimer deadline(120000);
+        while (!err.contains("1/40") && !deadline.hasExpired()) {
+            run.waitForReadyRead(100);
+            err += run.readAllStandardError();
+        }
+        QVERIFY2(err.contains("1/40"), err.constData());
+        QCOMPARE(::kill(pid_t(run.processId()), SIGTERM), 0);
+        QVERIFY(run.waitForFinished(120000));
+        err += run.readAllStandardError();
+        QCOMPARE(run.exitCode(), 143);
+        const auto at = QRegularExpression(R"(after step (\d+))").match(QString::fromUtf8(err));
+        QVERIFY2(at.hasMatch() && at.captured(1).toInt() < 40, err.constData());
+
+        const auto resumed = runCli({"train", "--output", stopped, "--resume", "--data", data_, "--patch", "24",
+                                     "--threads", "1", "--nproc", "2"});
+        QVERIFY2(resumed.exitCode == 0, qPrintable(resumed.err));
+        QVERIFY2(resumed.err.contains("resuming at step " + at.captured(1)), qPrintable(resumed.err));
+        auto a = loadModel(straight.toStdString()).model;
+        auto b = loadModel(stopped.toStdString()).model;
+        const auto left = a->named_parameters();
+        const auto right = b->named_parameters();
+        for (const auto& item : left)
+            QVERIFY2(torch::equal(item.value(), right[item.key()]), item.key().c_str());
+    }
+
     // Wrong set-ups are refused before any work, with what to do instead.
     void refusesWhatCannotWork()
     {
