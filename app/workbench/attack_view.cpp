@@ -1,6 +1,7 @@
 #include "attack_view.h"
 
 #include "image_convert.h"
+#include "model_row.h"
 #include "worker_thread.h"
 
 #include "core/error.h"
@@ -77,16 +78,8 @@ void AttackView::buildUi()
     auto* controls = new QWidget;
     controls->setMaximumWidth(360);
     auto* form = new QFormLayout(controls);
-    modelLabel_ = new QLabel(tr("(no classifier)"));
-    modelLabel_->setWordWrap(true);
-    auto* openModel = new QPushButton(tr("Open classifier…"));
-    connect(openModel, &QPushButton::clicked, this, [this] {
-        const QString path = QFileDialog::getOpenFileName(this, tr("Open a classifier"), {}, tr("Models (*.pt)"));
-        if (!path.isEmpty())
-            loadModel(path);
-    });
-    form->addRow(tr("Model"), modelLabel_);
-    form->addRow(QString(), openModel);
+    modelLabel_ = addModelRow(form, this, tr("(no classifier)"), tr("Open classifier…"), tr("Open a classifier"),
+                              [this](const QString& path) { loadModel(path); });
     gallery_ = new QListWidget;
     gallery_->setObjectName("attackGallery");
     gallery_->setViewMode(QListView::IconMode);

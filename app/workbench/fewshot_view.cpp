@@ -1,5 +1,6 @@
 #include "fewshot_view.h"
 
+#include "model_row.h"
 #include "worker_thread.h"
 
 #include "core/error.h"
@@ -9,7 +10,6 @@
 #include "widgets/convergence_plot.h"
 
 #include <QComboBox>
-#include <QFileDialog>
 #include <QFileInfo>
 #include <QFormLayout>
 #include <QGroupBox>
@@ -85,16 +85,8 @@ void FewShotView::buildUi()
     auto* controls = new QWidget;
     controls->setMaximumWidth(330);
     auto* form = new QFormLayout(controls);
-    modelLabel_ = new QLabel(tr("(no few-shot model)"));
-    modelLabel_->setWordWrap(true);
-    auto* openModel = new QPushButton(tr("Open few-shot model…"));
-    connect(openModel, &QPushButton::clicked, this, [this] {
-        const QString path = QFileDialog::getOpenFileName(this, tr("Open a few-shot model"), {}, tr("Models (*.pt)"));
-        if (!path.isEmpty())
-            loadModel(path);
-    });
-    form->addRow(tr("Model"), modelLabel_);
-    form->addRow(QString(), openModel);
+    modelLabel_ = addModelRow(form, this, tr("(no few-shot model)"), tr("Open few-shot model…"),
+                              tr("Open a few-shot model"), [this](const QString& path) { loadModel(path); });
 
     domain_ = new QComboBox;
     domain_->addItem(tr("Fashion-MNIST, unseen classes"), false);
