@@ -14,7 +14,11 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include <arpa/inet.h>
 #include <csignal>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <thread>
 
 using namespace jiio;
@@ -37,10 +41,19 @@ double relativeUpdateDifference(DeqModel& a, DeqModel& b, DeqModel& start)
     return std::sqrt(apart / moved);
 }
 
+// A port free on 127.0.0.1 right now (the system picks it).
 int freePort()
 {
-    static int next = 29600 + int(QCoreApplication::applicationPid() % 2000);
-    return next++;
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof(address);
+    const bool bound = fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0
+                       && ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0;
+    if (fd >= 0)
+        ::close(fd);
+    return bound ? ntohs(address.sin_port) : 29600 + int(QCoreApplication::applicationPid() % 2000);
 }
 
 } // namespace
