@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <memory>
 #include <vector>
 
@@ -105,18 +106,38 @@ std::optional<int> runLocalRanks(const QCommandLineParser& parser, const QString
     }
     std::fprintf(stderr, "started %d training processes (ranks 0-%d, rendezvous on 127.0.0.1:%s)\n", count,
                  count - 1, qPrintable(port));
+    // Wait for all; a SIGTERM here, or a rank that fails, ends the others too
+    // (they would otherwise wait for it until --dist-timeout). A rank that was
+    // stopped (130, 143) is not a failure: the others got the same signal and
+    // are finishing their step, and a second signal would kill rank 0 before
+    // its checkpoint.
+    auto stoppedBySignal = [](int code) {
+        return code == exitStatusForSignal(SIGINT) || code == exitStatusForSignal(SIGTERM);
+    };
     int status = 0;
-    bool forwarded = false;
-    for (auto& process : ranks) {
-        while (!process->waitForFinished(200)) {
-            if (stopSignalReceived() == SIGTERM && !forwarded) {
-                for (auto& other : ranks)
-                    other->terminate();
-                forwarded = true;
-            }
+    bool endingAll = false;
+    auto running = [&] {
+        return std::any_of(ranks.begin(), ranks.end(),
+                           [](const auto& process) { return process->state() != QProcess::NotRunning; });
+    };
+    while (running()) {
+        for (auto& process : ranks) {
+            if (process->state() != QProcess::NotRunning && !process->waitForFinished(100))
+                continue;
+            const int code = process->exitStatus() == QProcess::NormalExit ? process->exitCode() : 1;
+            if (status == 0 && code != 0)
+                status = code;
         }
+        if (!endingAll && (stopSignalReceived() == SIGTERM || (status != 0 && !stoppedBySignal(status)))) {
+            for (auto& other : ranks)
+                if (other->state() != QProcess::NotRunning)
+                    other->terminate();
+            endingAll = true;
+        }
+    }
+    for (auto& process : ranks) { // the exit status of ranks that ended in the last round
         const int code = process->exitStatus() == QProcess::NormalExit ? process->exitCode() : 1;
-        if (status == 0)
+        if (status == 0 && code != 0)
             status = code;
     }
     return status;
