@@ -16,7 +16,7 @@ namespace jiio {
 
 namespace {
 
-constexpr int64_t kBucketElements = int64_t(4) << 20; // 16 MB of float32 per allreduce
+constexpr int64_t kBucketElements = int64_t(4) << 20; // gradient values per all-reduce (32 MB in double precision)
 
 bool isLoopback(const std::string& address)
 {
