@@ -266,6 +266,13 @@ private Q_SLOTS:
             QVERIFY2(document.contains(key), key);
         QCOMPARE(document["domain"].toString(), QString("cross-domain"));
         QCOMPARE(document["settings"].toArray().size(), 2); // in-domain and cross-domain, one shot count
+        // How often JIIO reached the naive loop's objective in the timing runs.
+        const auto detail = document["detail"].toObject();
+        QCOMPARE(detail["timing_episodes"].toInt(), 2);
+        const int reached = detail["jiio_reached_episodes"].toInt(-1);
+        QVERIFY(reached >= 0 && reached <= 2);
+        QVERIFY2(eval.out.contains(QString("reached the target on %1 of 2 episodes").arg(reached)),
+                 qPrintable(eval.out));
     }
 
     void helpIsAvailableEverywhere()

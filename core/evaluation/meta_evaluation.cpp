@@ -74,7 +74,10 @@ AtTaskInit scoreAtTaskInit(DeqModel& model, const EpisodeRows& support, const Ep
 void timeInnerLoops(DeqModel& model, const FewShotPool& pool, MetaSetting& setting, const MetaEvalOptions& options)
 {
     std::vector<double> naiveSeconds, jiioSeconds, targets;
-    int64_t naiveEvaluations = 0, jiioEvaluations = 0;
+    struct Reached {
+        int64_t evaluations = 0;
+        int episodes = 0;
+    } naiveReached, jiioReached;
     for (int e = 0; e < options.timingEpisodes; ++e) {
         const std::vector<Episode> episode{drawEpisode(pool, setting.ways, setting.shots, options.queries,
                                                        options.seed * 7919 + 1000003 + uint64_t(e))};
@@ -95,13 +98,16 @@ void timeInnerLoops(DeqModel& model, const FewShotPool& pool, MetaSetting& setti
 
         const double target = naive.finalObjective(evaluate);
         targets.push_back(target);
-        auto timeTo = [&](TracedRun& run, std::vector<double>& seconds, int64_t& evaluations) {
+        auto timeTo = [&](TracedRun& run, std::vector<double>& seconds, Reached& reached) {
             const int row = run.firstReaching(target, evaluate);
             seconds.push_back(row < 0 ? std::nan("") : run.trace.rows()[size_t(row)].elapsedSeconds);
-            evaluations += row < 0 ? 0 : run.trace.rows()[size_t(row)].functionEvaluations;
+            if (row >= 0) {
+                reached.evaluations += run.trace.rows()[size_t(row)].functionEvaluations;
+                ++reached.episodes;
+            }
         };
-        timeTo(naive, naiveSeconds, naiveEvaluations);
-        timeTo(jiio, jiioSeconds, jiioEvaluations);
+        timeTo(naive, naiveSeconds, naiveReached);
+        timeTo(jiio, jiioSeconds, jiioReached);
     }
     auto mean = [](const std::vector<double>& values) {
         double sum = 0;
@@ -109,12 +115,17 @@ void timeInnerLoops(DeqModel& model, const FewShotPool& pool, MetaSetting& setti
             sum += v; // a NaN (target not reached) makes the mean NaN: no speedup is claimed then
         return values.empty() ? std::nan("") : sum / double(values.size());
     };
-    const double count = std::max(options.timingEpisodes, 1);
+    // f-evaluations: the mean over the episodes where the target was reached.
+    auto meanEvaluations = [](const Reached& reached) {
+        return reached.episodes > 0 ? int64_t(std::llround(double(reached.evaluations) / reached.episodes)) : 0;
+    };
     setting.targetObjective = mean(targets);
     setting.naiveSeconds = mean(naiveSeconds);
     setting.jiioSeconds = mean(jiioSeconds);
-    setting.naiveEvaluations = int64_t(std::llround(double(naiveEvaluations) / count));
-    setting.jiioEvaluations = int64_t(std::llround(double(jiioEvaluations) / count));
+    setting.naiveEvaluations = meanEvaluations(naiveReached);
+    setting.jiioEvaluations = meanEvaluations(jiioReached);
+    setting.timingEpisodes = options.timingEpisodes;
+    setting.jiioReachedEpisodes = jiioReached.episodes;
     setting.innerSpeedup = setting.naiveSeconds / setting.jiioSeconds;
 }
 
@@ -221,7 +232,8 @@ std::string metaTable(const MetaReport& report)
                                                       + std::to_string(s.shots) + "-shot")
             << std::right << std::setprecision(4) << " naive " << s.naiveSeconds << " s (" << s.naiveEvaluations
             << " f-evals)  JIIO " << s.jiioSeconds << " s (" << s.jiioEvaluations << " f-evals)  speedup "
-            << std::setprecision(2) << s.innerSpeedup << "x\n";
+            << std::setprecision(2) << s.innerSpeedup << "x  (JIIO reached the target on " << s.jiioReachedEpisodes
+            << " of " << s.timingEpisodes << " episodes)\n";
     return out.str();
 }
 
@@ -242,7 +254,8 @@ std::string metaJson(const MetaReport& report)
                         {"no_adaptation", accuracy(s.noAdaptation)}, {"centroid", accuracy(s.centroid)},
                         {"target_objective", value(s.targetObjective)}, {"naive_seconds", value(s.naiveSeconds)},
                         {"jiio_seconds", value(s.jiioSeconds)}, {"naive_f_evals", s.naiveEvaluations},
-                        {"jiio_f_evals", s.jiioEvaluations}}},
+                        {"jiio_f_evals", s.jiioEvaluations}, {"timing_episodes", s.timingEpisodes},
+                        {"jiio_reached_episodes", s.jiioReachedEpisodes}}},
         };
     };
     if (report.settings.empty())

@@ -40,8 +40,9 @@ struct MetaSetting {
     // Inner-loop time per episode to the same inner objective (the naive
     // loop's final one, judged at the true equilibrium).
     double targetObjective = 0;
-    double naiveSeconds = 0, jiioSeconds = 0; // NaN when not reached
-    int64_t naiveEvaluations = 0, jiioEvaluations = 0;
+    double naiveSeconds = 0, jiioSeconds = 0; // NaN when not reached on every episode
+    int64_t naiveEvaluations = 0, jiioEvaluations = 0; // mean over the episodes where it was reached
+    int timingEpisodes = 0, jiioReachedEpisodes = 0;
     double innerSpeedup = 0; // naiveSeconds / jiioSeconds
 };
 
