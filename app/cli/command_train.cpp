@@ -96,10 +96,13 @@ void refuseDataParallelClassifiers(const QCommandLineParser& parser)
     if (intValue(parser, "world-size", 1, 1, 4096) == 1 && intValue(parser, "nproc", 1, 1, 64) == 1)
         return;
     const QString task = parser.value("task");
-    const bool resumingClassifier = parser.isSet("resume") && parser.isSet("output")
-                                    && readModelConfig(toStd(parser.value("output"))).kind != ModelKind::Restoration
-                                    && readModelConfig(toStd(parser.value("output"))).kind != ModelKind::Generative;
-    if (task != "restore" || resumingClassifier)
+    auto resumingClassifier = [&] {
+        if (!parser.isSet("resume") || !parser.isSet("output"))
+            return false;
+        const ModelKind kind = readModelConfig(toStd(parser.value("output"))).kind;
+        return kind != ModelKind::Restoration && kind != ModelKind::Generative;
+    };
+    if (task != "restore" || resumingClassifier())
         throw UsageError("data-parallel training (--world-size, --nproc) is available for restoration and generative "
                          "models so far, not for classifiers or few-shot models");
 }
