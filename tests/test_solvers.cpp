@@ -1,4 +1,5 @@
 // Fixed-point solvers on problems with known answers.
+#include "core/solvers/anderson_history.h"
 #include "core/solvers/fixed_point.h"
 #include "core/solvers/solve_tracker.h"
 #include "core/solvers/trace.h"
@@ -171,6 +172,103 @@ private Q_SLOTS:
         QVERIFY(torch::allclose(dots, torch::bmm(rows, vectors.unsqueeze(2)).squeeze(2)));
         QVERIFY(torch::allclose(combination, torch::bmm(weights.unsqueeze(1), rows).squeeze(1)));
         QCOMPARE(batchedDots(rows.narrow(1, 0, 0), vectors).size(1), int64_t(0));
+    }
+
+    void andersonPassesAgreeWithTensorOperations_data()
+    {
+        QTest::addColumn<bool>("doublePrecision");
+        QTest::addColumn<int>("coupledRows");
+        QTest::newRow("float64") << true << 1;
+        QTest::newRow("float32") << false << 1;
+        QTest::newRow("float64, coupled rows") << true << 3;
+    }
+
+    void andersonPassesAgreeWithTensorOperations()
+    {
+        // The fused CPU passes against the same steps as tensor operations,
+        // and both against the definitions: the summary's block norms, the
+        // Gram matrix of the stored residuals, and the mixture of the stored
+        // images with the weights of the bordered system. Blocks of uneven
+        // sizes over several chunks; more pairs than the memory holds.
+        QFETCH(bool, doublePrecision);
+        QFETCH(int, coupledRows);
+        torch::manual_seed(11);
+        const auto dtype = doublePrecision ? torch::kFloat64 : torch::kFloat32;
+        const double tolerance = doublePrecision ? 1e-10 : 1e-4;
+        const std::vector<int64_t> blocks{20000, 300, 9000};
+        const int64_t rows = 3, length = 29300;
+        const int memory = 4;
+        const double lambda = 1e-4;
+        const auto v0 = torch::randn({rows, length}, dtype);
+        AndersonHistory fused(v0, memory, coupledRows, blocks, AndersonHistory::Kernels::Fused);
+        AndersonHistory tensors(v0, memory, coupledRows, blocks, AndersonHistory::Kernels::Tensor);
+        QVERIFY(fused.fused());
+        QVERIFY(!tensors.fused());
+        std::vector<torch::Tensor> slotResidual(memory), slotImage(memory); // pair k lives in slot k mod memory
+        for (int k = 0; k < 7; ++k) {
+            const auto v = torch::randn({rows, length}, dtype);
+            const auto gv = v + torch::randn({rows, length}, dtype) * (1.0 / (k + 1));
+            const auto objective = torch::rand({rows}, dtype);
+            const auto a = fused.add(v, gv, objective);
+            const auto b = tensors.add(v, gv, objective);
+            slotImage[size_t(k % memory)] = gv.to(torch::kFloat64);
+            slotResidual[size_t(k % memory)] = (gv - v).to(torch::kFloat64);
+            const int filled = std::min(k + 1, memory);
+            QCOMPARE(fused.filled(), filled);
+
+            QCOMPARE(a.blocks, int64_t(3));
+            QCOMPARE(a.objective.size(), size_t(rows));
+            for (int64_t r = 0; r < rows; ++r) {
+                QVERIFY(std::abs(a.objective[size_t(r)] - objective[r].item<double>()) < 1e-6);
+                int64_t offset = 0;
+                for (int64_t block = 0; block < 3; ++block) {
+                    const auto part = slotResidual[size_t(k % memory)][r].narrow(0, offset, blocks[size_t(block)]);
+                    const double exact = part.square().sum().item<double>();
+                    QVERIFY(std::abs(a.changeSquare(r, block) - exact) <= tolerance * exact);
+                    QVERIFY(std::abs(b.changeSquare(r, block) - exact) <= tolerance * exact);
+                    offset += blocks[size_t(block)];
+                }
+                const double image = slotImage[size_t(k % memory)][r].square().sum().item<double>();
+                QVERIFY(std::abs(a.rowImageSquare(r) - image) <= tolerance * image);
+                QVERIFY(std::abs(b.rowImageSquare(r) - image) <= tolerance * image);
+            }
+
+            for (int64_t group = 0; group < rows / coupledRows; ++group) {
+                const auto rowsOfGroup = [&](const torch::Tensor& t) { return t.narrow(0, group * coupledRows, coupledRows); };
+                auto gram = torch::empty({filled, filled}, torch::kFloat64);
+                for (int i = 0; i < filled; ++i)
+                    for (int j = 0; j < filled; ++j)
+                        gram[i][j] = (rowsOfGroup(slotResidual[size_t(i)]) * rowsOfGroup(slotResidual[size_t(j)])).sum();
+                const auto gramA = fused.gram(group), gramB = tensors.gram(group);
+                for (int i = 0; i < filled; ++i)
+                    for (int j = 0; j < filled; ++j) {
+                        const double exact = gram[i][j].item<double>();
+                        QVERIFY(std::abs(gramA[size_t(i * filled + j)] - exact) <= tolerance * (std::abs(exact) + 1));
+                        QVERIFY(std::abs(gramB[size_t(i * filled + j)] - exact) <= tolerance * (std::abs(exact) + 1));
+                    }
+                // The weights from the bordered system, solved here by LAPACK.
+                auto system = torch::zeros({filled + 1, filled + 1}, torch::kFloat64);
+                system.narrow(0, 0, 1).narrow(1, 1, filled).fill_(1.0);
+                system.narrow(0, 1, filled).narrow(1, 0, 1).fill_(1.0);
+                const double scale = gram.diagonal().mean().item<double>();
+                system.narrow(0, 1, filled).narrow(1, 1, filled).copy_(gram / scale + lambda * torch::eye(filled, torch::kFloat64));
+                auto rhs = torch::zeros({filled + 1}, torch::kFloat64);
+                rhs[0] = 1.0;
+                const auto weights = torch::linalg::solve(system, rhs, true).narrow(0, 1, filled);
+                QVERIFY(std::abs(weights.sum().item<double>() - 1.0) < 1e-9);
+                for (double beta : {1.0, 0.5}) {
+                    auto expected = torch::zeros({coupledRows, length}, torch::kFloat64);
+                    for (int i = 0; i < filled; ++i)
+                        expected += weights[i] * (rowsOfGroup(slotImage[size_t(i)]) - (1.0 - beta) * rowsOfGroup(slotResidual[size_t(i)]));
+                    for (auto* history : {&fused, &tensors}) {
+                        const auto mixed = rowsOfGroup(history->mix(lambda, beta)).to(torch::kFloat64);
+                        const double error = (mixed - expected).abs().max().item<double>();
+                        QVERIFY2(error <= 10 * tolerance * (expected.abs().max().item<double>() + 1),
+                                 qPrintable(QString("mixture off by %1").arg(error)));
+                    }
+                }
+            }
+        }
     }
 
     void traceCsvHasTheContractColumns()

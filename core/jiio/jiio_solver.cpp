@@ -66,20 +66,20 @@ public:
         return next;
     }
 
-    void describe(const torch::Tensor& gv, const torch::Tensor& change, IterationStats& stats) override
+    std::vector<int64_t> residualBlocks() const override
     {
-        const auto [gz, gx, gmu] = split(gv);
-        const auto [dz, dx, dmu] = split(change);
-        auto relative = [](const torch::Tensor& delta, const torch::Tensor& image) {
-            return (delta.norm(2, 1) / (image.norm(2, 1) + 1e-12)).mean().item<double>();
-        };
-        stats.residualZ = relative(dz, gz);
-        stats.residualX = relative(dx, gx);
-        stats.residualMu = relative(dmu, gmu);
+        return {layout_.zSize, layout_.latentSize, layout_.zSize};
+    }
+
+    void describe(const ResidualSummary& summary, IterationStats& stats) override
+    {
+        stats.residualZ = summary.meanRelativeChange(0);
+        stats.residualX = summary.meanRelativeChange(1);
+        stats.residualMu = summary.meanRelativeChange(2);
         // The first evaluation reads out z = 0, before any step toward the
         // equilibrium: its objective says nothing about the input, and a
         // plot would show a meaningless low start.
-        stats.objective = evaluations_ > 1 ? lastObjective_.mean().item<double>() : IterationStats::kNone;
+        stats.objective = evaluations_ > 1 && summary.hasObjective() ? summary.meanObjective() : IterationStats::kNone;
     }
 
     torch::Tensor lastObjective() const override { return lastObjective_; }

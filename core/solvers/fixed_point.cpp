@@ -20,7 +20,7 @@ const char* stopReasonName(StopReason reason)
     return "unknown";
 }
 
-void FixedPointProblem::describe(const torch::Tensor&, const torch::Tensor&, IterationStats&) {}
+void FixedPointProblem::describe(const ResidualSummary&, IterationStats&) {}
 
 torch::Tensor FunctionProblem::apply(const torch::Tensor& v)
 {

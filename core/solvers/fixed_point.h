@@ -1,5 +1,6 @@
 #pragma once
 #include "solvers/observer.h"
+#include "solvers/residual_summary.h"
 #include "torch_include.h"
 
 #include <chrono>
@@ -16,10 +17,12 @@ public:
 
     virtual torch::Tensor apply(const torch::Tensor& v) = 0;
 
-    // Fills the block residuals and objective of the last apply(v) into stats,
-    // given gv = G(v) and change = G(v) - v. The default reports only the
-    // total residual.
-    virtual void describe(const torch::Tensor& gv, const torch::Tensor& change, IterationStats& stats);
+    // Sizes along dim 1 of the state's blocks whose residuals describe()
+    // reports apart (they add up to the state's length); empty: one block.
+    virtual std::vector<int64_t> residualBlocks() const { return {}; }
+    // Fills the block residuals and objective of the last apply(v) into stats
+    // from the pair's summary. The default reports only the total residual.
+    virtual void describe(const ResidualSummary& summary, IterationStats& stats);
 
     // Per-sample objective of the last apply(), or an undefined tensor.
     virtual torch::Tensor lastObjective() const { return {}; }

@@ -2,6 +2,9 @@
 
 #include "solve_profile.h"
 
+#include <cmath>
+#include <limits>
+
 namespace jiio {
 
 namespace {
@@ -34,84 +37,126 @@ torch::Tensor batchedCombination(const torch::Tensor& weights, const torch::Tens
 
 SolveTracker::SolveTracker(FixedPointProblem& problem, const FixedPointOptions& options,
                            SolveObserver& observer, const torch::Tensor& v0)
-    : problem_(problem), options_(options), observer_(observer), start_(std::chrono::steady_clock::now())
+    : problem_(problem), options_(options), observer_(observer), start_(std::chrono::steady_clock::now()),
+      blocks_(problem.residualBlocks())
 {
-    const auto batch = v0.size(0);
     best_ = v0.detach().clone();
-    bestResidual_ = torch::full({batch}, std::numeric_limits<double>::infinity(), v0.options());
+    bestResidual_.assign(size_t(v0.size(0)), std::numeric_limits<double>::infinity());
 }
 
-torch::Tensor SolveTracker::sampleResidual(const torch::Tensor& gv, const torch::Tensor& change) const
-{
-    auto absolute = groupNorm(change);
-    if (!options_.relativeResidual)
-        return absolute;
-    return absolute / (groupNorm(gv) + kTiny);
-}
-
-// Per row [B]: the norm of the row's group of coupled rows, so that a group
+// Per row: the residual of the row's group of coupled rows, so that a group
 // converges, and is kept at its best iterate, as one problem.
-torch::Tensor SolveTracker::groupNorm(const torch::Tensor& rows) const
+std::vector<double> SolveTracker::rowResiduals(const ResidualSummary& summary) const
 {
     const int64_t group = std::max(1, options_.coupledRows);
-    if (group == 1)
-        return rows.norm(2, 1);
-    const auto squares = rows.square().sum(1).view({-1, group}).sum(1, true);
-    return squares.sqrt().expand({squares.size(0), group}).reshape({-1});
-}
-
-torch::Tensor SolveTracker::groupMean(const torch::Tensor& values) const
-{
-    const int64_t group = std::max(1, options_.coupledRows);
-    if (group == 1 || !values.defined())
-        return values;
-    const auto means = values.view({-1, group}).mean(1, true);
-    return means.expand({means.size(0), group}).reshape({-1});
-}
-
-void SolveTracker::updateBest(const torch::Tensor& v, const torch::Tensor& residual, const torch::Tensor& objective)
-{
-    auto better = residual < bestResidual_;
-    if (objective.defined() && bestObjective_.defined() && options_.bestResidualSlack > 1.0) {
-        auto clearlyLower = objective < bestObjective_ - options_.objectiveMargin * bestObjective_.abs();
-        better = better | ((residual < bestResidual_ * options_.bestResidualSlack) & clearlyLower);
+    std::vector<double> residual(size_t(summary.rows));
+    for (int64_t first = 0; first < summary.rows; first += group) {
+        double change = 0, image = 0;
+        for (int64_t r = first; r < first + group && r < summary.rows; ++r) {
+            change += summary.rowChangeSquare(r);
+            image += summary.rowImageSquare(r);
+        }
+        const double value = options_.relativeResidual ? std::sqrt(change) / (std::sqrt(image) + kTiny)
+                                                       : std::sqrt(change);
+        for (int64_t r = first; r < first + group && r < summary.rows; ++r)
+            residual[size_t(r)] = value;
     }
-    better = better & torch::isfinite(residual);
+    return residual;
+}
+
+std::vector<double> SolveTracker::groupMeans(const std::vector<double>& values) const
+{
+    const auto group = size_t(std::max(1, options_.coupledRows));
+    std::vector<double> means(values.size());
+    for (size_t first = 0; first < values.size(); first += group) {
+        const size_t last = std::min(values.size(), first + group);
+        double sum = 0;
+        for (size_t r = first; r < last; ++r)
+            sum += values[r];
+        for (size_t r = first; r < last; ++r)
+            means[r] = sum / double(last - first);
+    }
+    return means;
+}
+
+void SolveTracker::updateBest(const torch::Tensor& v, const std::vector<double>& residual,
+                              const std::vector<double>& objective)
+{
+    const size_t rows = residual.size();
+    const bool objectives = !objective.empty() && options_.bestResidualSlack > 1.0;
+    if (!objective.empty() && bestObjective_.empty())
+        bestObjective_.assign(rows, INFINITY);
+    std::vector<bool> better(rows);
+    size_t improved = 0;
+    for (size_t r = 0; r < rows; ++r) {
+        bool row = residual[r] < bestResidual_[r];
+        // The first recorded objective has nothing to be clearly lower than.
+        if (objectives && iteration_ > 1) {
+            const bool clearlyLower
+                = objective[r] < bestObjective_[r] - options_.objectiveMargin * std::abs(bestObjective_[r]);
+            row = row || (residual[r] < bestResidual_[r] * options_.bestResidualSlack && clearlyLower);
+        }
+        better[r] = row && std::isfinite(residual[r]);
+        improved += better[r] ? 1 : 0;
+        if (better[r]) {
+            bestResidual_[r] = residual[r];
+            if (!objective.empty())
+                bestObjective_[r] = objective[r];
+        }
+    }
     // Keep a reference where the whole batch improved (the usual case, and a
     // state-sized copy saved per iteration); the caller's start is copied.
-    if (better.all().item<bool>())
+    if (improved == rows) {
         best_ = iteration_ == 1 ? v.detach().clone() : v.detach();
-    else if (better.any().item<bool>())
-        best_ = torch::where(better.unsqueeze(1), v.detach(), best_);
-    bestResidual_ = torch::where(better, residual, bestResidual_);
-    if (objective.defined())
-        bestObjective_ = bestObjective_.defined() ? torch::where(better, objective, bestObjective_)
-                                                  : torch::where(better, objective, torch::full_like(objective, INFINITY));
+    } else if (improved > 0) {
+        auto mask = torch::empty({int64_t(rows), 1}, torch::kBool);
+        for (size_t r = 0; r < rows; ++r)
+            mask[int64_t(r)][0] = bool(better[r]);
+        best_ = torch::where(mask.to(v.device()), v.detach(), best_);
+    }
 }
 
 bool SolveTracker::record(const torch::Tensor& v, const torch::Tensor& gv, torch::Tensor change)
 {
+    ResidualSummary summary;
+    {
+        PhaseTimer timer(SolvePhase::Tracker);
+        torch::NoGradGuard noGrad;
+        if (!change.defined())
+            change = gv - v;
+        summary = summarizeResidual(gv, change, blocks_, problem_.lastObjective());
+    }
+    return record(v, summary);
+}
+
+bool SolveTracker::record(const torch::Tensor& v, const ResidualSummary& summary)
+{
     PhaseTimer timer(SolvePhase::Tracker);
     torch::NoGradGuard noGrad;
     ++iteration_;
-    if (!change.defined())
-        change = gv - v;
-    const auto residual = sampleResidual(gv, change);
-    const auto objective = groupMean(problem_.lastObjective());
-    const bool finite = torch::isfinite(residual).all().item<bool>();
-    const double worstBefore = bestResidual_.max().item<double>();
+    const auto residual = rowResiduals(summary);
+    const auto objective = summary.hasObjective() ? groupMeans(summary.objective) : std::vector<double>{};
+    bool finite = true, diverging = false, converged = true;
+    double worstBefore = 0, total = 0;
+    for (size_t r = 0; r < residual.size(); ++r) {
+        finite = finite && std::isfinite(residual[r]);
+        worstBefore = std::max(worstBefore, bestResidual_[r]);
+        converged = converged && residual[r] < options_.tolerance;
+        total += residual[r];
+    }
+    if (std::isfinite(worstBefore))
+        for (size_t r = 0; r < residual.size(); ++r)
+            diverging = diverging || residual[r] > bestResidual_[r] * options_.divergenceFactor;
 
     IterationStats stats;
     stats.iteration = iteration_;
     stats.elapsedSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    stats.residualTotal = residual.mean().item<double>();
-    problem_.describe(gv, change, stats);
+    stats.residualTotal = residual.empty() ? 0.0 : total / double(residual.size());
+    problem_.describe(summary, stats);
     stats.functionEvaluations = problem_.functionEvaluations();
     stats.vjpCount = problem_.vjpCount();
 
-    const bool diverging = std::isfinite(worstBefore)
-        && (residual > bestResidual_ * options_.divergenceFactor).any().item<bool>();
-    updateBest(v, residual, objective.defined() ? objective.detach() : objective);
+    updateBest(v, residual, objective);
     if (observer_.wantsInput())
         if (const auto input = problem_.lastInput(); input.defined())
             observer_.onInput(input);
@@ -124,7 +169,7 @@ bool SolveTracker::record(const torch::Tensor& v, const torch::Tensor& gv, torch
         reason_ = StopReason::Diverged;
         return true;
     }
-    if ((residual < options_.tolerance).all().item<bool>()) {
+    if (converged) {
         reason_ = StopReason::Converged;
         return true;
     }
@@ -143,8 +188,10 @@ FixedPointResult SolveTracker::finish()
 {
     FixedPointResult result;
     result.solution = best_;
-    result.residual = bestResidual_;
-    result.objective = bestObjective_;
+    const auto options = torch::TensorOptions().dtype(best_.scalar_type()).device(best_.device());
+    result.residual = torch::tensor(bestResidual_, torch::kDouble).to(options);
+    if (!bestObjective_.empty())
+        result.objective = torch::tensor(bestObjective_, torch::kDouble).to(options);
     result.iterations = iteration_;
     result.reason = reason_;
     result.elapsedSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();

@@ -1,5 +1,8 @@
 #pragma once
 #include "solvers/fixed_point.h"
+#include "solvers/residual_summary.h"
+
+#include <vector>
 
 namespace jiio {
 
@@ -10,19 +13,26 @@ public:
     SolveTracker(FixedPointProblem& problem, const FixedPointOptions& options, SolveObserver& observer,
                  const torch::Tensor& v0);
 
-    // Records the evaluated pair (v, G(v)); returns true when the solve must
-    // stop. Pass change = G(v) - v when the solver has it already. Iterates
-    // are kept by reference: solvers must not modify a recorded v in place.
+    // Records the evaluated iterate v by the summary of (v, G(v)); returns true
+    // when the solve must stop. Everything it decides is decided on the host
+    // from the summary. Iterates are kept by reference: solvers must not
+    // modify a recorded v in place.
+    bool record(const torch::Tensor& v, const ResidualSummary& summary);
+    // The same, summarising the pair first. Pass change = G(v) - v when the
+    // solver has it already.
     bool record(const torch::Tensor& v, const torch::Tensor& gv, torch::Tensor change = {});
+
+    // The blocks the problem reports residuals for, for solvers that
+    // summarise a pair themselves.
+    const std::vector<int64_t>& blocks() const { return blocks_; }
 
     int iterations() const { return iteration_; }
     FixedPointResult finish();
 
 private:
-    torch::Tensor sampleResidual(const torch::Tensor& gv, const torch::Tensor& change) const;
-    torch::Tensor groupNorm(const torch::Tensor& rows) const;
-    torch::Tensor groupMean(const torch::Tensor& values) const;
-    void updateBest(const torch::Tensor& v, const torch::Tensor& residual, const torch::Tensor& objective);
+    std::vector<double> rowResiduals(const ResidualSummary& summary) const;
+    std::vector<double> groupMeans(const std::vector<double>& values) const;
+    void updateBest(const torch::Tensor& v, const std::vector<double>& residual, const std::vector<double>& objective);
 
     FixedPointProblem& problem_;
     const FixedPointOptions& options_;
@@ -30,7 +40,10 @@ private:
     std::chrono::steady_clock::time_point start_;
     int iteration_ = 0;
     StopReason reason_ = StopReason::BudgetExhausted;
-    torch::Tensor best_, bestResidual_, bestObjective_;
+    std::vector<int64_t> blocks_;
+    torch::Tensor best_;
+    std::vector<double> bestResidual_;  // per row
+    std::vector<double> bestObjective_; // per row, or empty
 };
 
 // rows [B, k, n] times vectors [B, n] -> [B, k]. One BLAS gemv per sample:
