@@ -89,8 +89,7 @@ AndersonHistory::AndersonHistory(const torch::Tensor& v0, int memory, int64_t co
     const bool cpuFloat = v0.is_cpu() && (v0.scalar_type() == torch::kFloat || v0.scalar_type() == torch::kDouble);
     TORCH_CHECK(kernels != Kernels::Fused || cpuFloat, "the fused Anderson passes need a floating state on the CPU");
     fused_ = kernels == Kernels::Fused || (kernels == Kernels::Automatic && cpuFloat);
-    images_ = torch::empty({rows_, memory_, length_}, v0.options());
-    residuals_ = torch::empty({rows_, memory_, length_}, v0.options());
+    options_ = v0.options();
     gram_.assign(size_t((rows_ / group_) * memory_ * memory_), 0.0);
     for (int64_t row = 0; row < rows_; ++row) {
         int64_t offset = 0;
@@ -106,6 +105,10 @@ ResidualSummary AndersonHistory::add(const torch::Tensor& v, const torch::Tensor
 {
     slot_ = (slot_ + 1) % int(memory_);
     filled_ = std::min<int>(filled_ + 1, int(memory_));
+    if (int(images_.size()) < filled_) {
+        images_.push_back(torch::empty({rows_, length_}, options_));
+        residuals_.push_back(torch::empty({rows_, length_}, options_));
+    }
     std::vector<double> dots; // [rows, filled]: <g_i, g_new>
     auto summary = fused_ ? addFused(v, gv, dots) : addWithTensors(v, gv, objective, dots);
     if (fused_)
@@ -134,19 +137,20 @@ ResidualSummary AndersonHistory::addFused(const torch::Tensor& vIn, const torch:
     AT_DISPATCH_FLOATING_TYPES(v.scalar_type(), "anderson_add", [&] {
         const auto* gvData = gv.data_ptr<scalar_t>();
         const auto* vData = v.data_ptr<scalar_t>();
-        auto* images = images_.data_ptr<scalar_t>();
-        auto* residuals = residuals_.data_ptr<scalar_t>();
+        std::vector<scalar_t*> residuals;
+        for (const auto& slot : residuals_)
+            residuals.push_back(slot.data_ptr<scalar_t>());
+        auto* image = images_[size_t(slot_)].data_ptr<scalar_t>();
         at::parallel_for(0, int64_t(segments_.size()), 1, [&](int64_t first, int64_t last) {
             for (int64_t s = first; s < last; ++s) {
                 const auto& seg = segments_[size_t(s)];
                 const int64_t count = seg.end - seg.begin;
                 const int64_t at = seg.row * length_ + seg.begin;
-                auto historyAt = [&](int64_t slot) { return (seg.row * memory_ + slot) * length_ + seg.begin; };
                 double* out = partial.data() + s * width;
-                scalar_t* residual = residuals + historyAt(slot_);
-                storePair(gvData + at, vData + at, images + historyAt(slot_), residual, count, out);
+                scalar_t* residual = residuals[size_t(slot_)] + at;
+                storePair(gvData + at, vData + at, image + at, residual, count, out);
                 for (int i = 0; i < filled_; ++i)
-                    out[2 + i] = i == slot_ ? out[0] : dot(residuals + historyAt(i), residual, count);
+                    out[2 + i] = i == slot_ ? out[0] : dot(residuals[size_t(i)] + at, residual, count);
             }
         });
     });
@@ -167,10 +171,13 @@ ResidualSummary AndersonHistory::addFused(const torch::Tensor& vIn, const torch:
 ResidualSummary AndersonHistory::addWithTensors(const torch::Tensor& v, const torch::Tensor& gv,
                                                 const torch::Tensor& objective, std::vector<double>& dots)
 {
-    auto g = residuals_.select(1, slot_);
+    auto& g = residuals_[size_t(slot_)];
     torch::sub_out(g, gv, v);
-    images_.select(1, slot_).copy_(gv);
-    const auto products = torch::bmm(residuals_.narrow(1, 0, filled_), g.unsqueeze(2)).squeeze(2);
+    images_[size_t(slot_)].copy_(gv);
+    std::vector<torch::Tensor> slotDots;
+    for (int i = 0; i < filled_; ++i)
+        slotDots.push_back((residuals_[size_t(i)] * g).sum(1));
+    const auto products = torch::stack(slotDots, 1);
     std::vector<torch::Tensor> columns{residualSquares(gv, g, blocks_)};
     if (objective.defined())
         columns.push_back(objective.detach().reshape({rows_, 1}).to(torch::kDouble));
@@ -224,12 +231,13 @@ torch::Tensor AndersonHistory::mix(double lambda, double beta) const
     }
     if (fused_)
         return mixFused(imageWeights, beta == 1.0 ? std::vector<double>{} : residualWeights);
-    const auto options = torch::TensorOptions().dtype(torch::kDouble);
-    const auto w = torch::tensor(imageWeights, options).view({rows_, 1, filled_}).to(images_.options());
-    auto next = torch::bmm(w, images_.narrow(1, 0, filled_)).squeeze(1);
-    if (beta != 1.0) {
-        const auto u = torch::tensor(residualWeights, options).view({rows_, 1, filled_}).to(images_.options());
-        next = next + torch::bmm(u, residuals_.narrow(1, 0, filled_)).squeeze(1);
+    const auto w = torch::tensor(imageWeights, torch::kDouble).view({rows_, filled_}).to(options_);
+    const auto u = torch::tensor(residualWeights, torch::kDouble).view({rows_, filled_}).to(options_);
+    auto next = torch::zeros({rows_, length_}, options_);
+    for (int i = 0; i < filled_; ++i) {
+        next.addcmul_(w.narrow(1, i, 1), images_[size_t(i)]);
+        if (beta != 1.0)
+            next.addcmul_(u.narrow(1, i, 1), residuals_[size_t(i)]);
     }
     return next;
 }
@@ -237,10 +245,13 @@ torch::Tensor AndersonHistory::mix(double lambda, double beta) const
 torch::Tensor AndersonHistory::mixFused(const std::vector<double>& imageWeights,
                                         const std::vector<double>& residualWeights) const
 {
-    auto next = torch::empty({rows_, length_}, images_.options());
+    auto next = torch::empty({rows_, length_}, options_);
     AT_DISPATCH_FLOATING_TYPES(next.scalar_type(), "anderson_mix", [&] {
-        const auto* images = images_.data_ptr<scalar_t>();
-        const auto* residuals = residuals_.data_ptr<scalar_t>();
+        std::vector<const scalar_t*> images, residuals;
+        for (int i = 0; i < filled_; ++i) {
+            images.push_back(images_[size_t(i)].data_ptr<scalar_t>());
+            residuals.push_back(residuals_[size_t(i)].data_ptr<scalar_t>());
+        }
         auto* out = next.data_ptr<scalar_t>();
         at::parallel_for(0, int64_t(segments_.size()), 1, [&](int64_t first, int64_t last) {
             std::vector<const scalar_t*> sources;
@@ -249,16 +260,16 @@ torch::Tensor AndersonHistory::mixFused(const std::vector<double>& imageWeights,
                 const auto& seg = segments_[size_t(s)];
                 sources.clear();
                 coefficients.clear();
+                const int64_t at = seg.row * length_ + seg.begin;
                 for (int i = 0; i < filled_; ++i) {
-                    const int64_t at = (seg.row * memory_ + i) * length_ + seg.begin;
-                    sources.push_back(images + at);
+                    sources.push_back(images[size_t(i)] + at);
                     coefficients.push_back(scalar_t(imageWeights[size_t(seg.row * filled_ + i)]));
                     if (!residualWeights.empty()) {
-                        sources.push_back(residuals + at);
+                        sources.push_back(residuals[size_t(i)] + at);
                         coefficients.push_back(scalar_t(residualWeights[size_t(seg.row * filled_ + i)]));
                     }
                 }
-                combine(sources, coefficients, out + seg.row * length_ + seg.begin, seg.end - seg.begin);
+                combine(sources, coefficients, out + at, seg.end - seg.begin);
             }
         });
     });

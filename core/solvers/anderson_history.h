@@ -50,10 +50,14 @@ private:
     std::vector<double> solveWeights(int64_t group, double lambda) const;
 
     int64_t rows_, length_, memory_, group_;
+    torch::TensorOptions options_;
     std::vector<int64_t> blocks_;
     bool fused_;
     std::vector<Segment> segments_;
-    torch::Tensor images_, residuals_; // [rows, memory, length]
+    // One [rows, length] tensor per slot, allocated as the slot is first
+    // used: blocks this size come from the heap and are reused by the next
+    // solve, where one large block would be mapped afresh and page-faulted in.
+    std::vector<torch::Tensor> images_, residuals_;
     std::vector<double> gram_;         // [groups, memory, memory]
     int slot_ = -1, filled_ = 0;
 };
