@@ -534,6 +534,21 @@ private Q_SLOTS:
         QCOMPARE(document["images_requested"].toInt(), 400);
     }
 
+    // Ctrl-C during a benchmark ends it at once: half a comparison is no
+    // result, so no table and no JSON, exit status 130.
+    void benchStopsOnSigintWritingNothing()
+    {
+        Interrupted run;
+        interruptOnceShown({"bench", "--model", rgbModel_, "--json", path("bench-stopped.json")},
+                           QProcess::StandardError, "benchmarking", run);
+        if (QTest::currentTestFailed())
+            return;
+        QCOMPARE(run.exitCode, 130);
+        QVERIFY2(run.err.contains("jiio bench: stopped; no results written"), run.err.constData());
+        QVERIFY2(!run.out.contains("speedup"), run.out.constData());
+        QVERIFY(!QFileInfo::exists(path("bench-stopped.json")));
+    }
+
     // Ctrl-C during a restore of many images: the results so far stay written,
     // the rest are skipped, exit status 130.
     void restoreStopsOnSigintKeepingItsResults()

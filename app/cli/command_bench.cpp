@@ -8,6 +8,7 @@
 #include "core/io/image_io.h"
 #include "core/models/checkpoint.h"
 #include "core/models/model_locator.h"
+#include "core/stop_signals.h"
 
 #include <QDir>
 
@@ -95,7 +96,20 @@ int runBench(const QStringList& arguments)
     options.jiioIterations = options.settings.jiio.maxIterations;
     options.settings.naive.steps = options.naiveSteps;
 
-    const auto report = runBenchmark(loaded.model, modelName, benchmarkImages(parser), options);
+    const auto images = benchmarkImages(parser);
+    // Ctrl-C ends the current solve and the run; half a comparison is no
+    // result, so nothing is printed or written.
+    installStopSignalHandlers();
+    options.stopRequested = [] { return stopSignalReceived() != 0; };
+    std::fprintf(stderr, "benchmarking %s: JIIO against naive Adam and gradient descent (Ctrl-C stops, writing nothing)\n",
+                 modelName.c_str());
+    BenchmarkReport report;
+    try {
+        report = runBenchmark(loaded.model, modelName, images, options);
+    } catch (const BenchmarkStopped&) {
+        std::fputs("jiio bench: stopped; no results written\n", stderr);
+        return exitStatusForSignal(stopSignalReceived());
+    }
     std::fputs(benchmarkTable(report).c_str(), stdout);
     if (parser.isSet("json")) {
         writeFileAtomically(toStd(parser.value("json")), benchmarkJson(report));

@@ -223,7 +223,10 @@ BenchmarkReport runBenchmark(DeqModel& model, const std::string& modelName, cons
             if (isNaive(method))
                 setLearningRate(chosen, method, rate);
             TracedRun run;
+            run.trace.stop = options.stopRequested;
             run.result = optimizeInput(model, layout, *objective, chosen, run.trace, start);
+            if (options.stopRequested && options.stopRequested())
+                throw BenchmarkStopped();
             return run;
         };
 

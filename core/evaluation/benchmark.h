@@ -1,9 +1,11 @@
 #pragma once
+#include "error.h"
 #include "jiio/input_optimization.h"
 #include "models/deq_model.h"
 
 #include <opencv2/core.hpp>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -29,6 +31,14 @@ struct BenchmarkOptions {
     double sigma = 25;      // denoising problem
     uint64_t seed = 0;
     SolveSettings settings; // solver parameters shared by all methods
+    // Polled during and between solves; when it says stop, runBenchmark
+    // throws BenchmarkStopped (a cut-short comparison has no result).
+    std::function<bool()> stopRequested;
+};
+
+class BenchmarkStopped : public Error {
+public:
+    BenchmarkStopped() : Error("the benchmark was stopped before it finished") {}
 };
 
 struct MethodResult {

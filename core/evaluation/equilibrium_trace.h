@@ -2,6 +2,7 @@
 #include "jiio/input_optimization.h"
 #include "solvers/trace.h"
 
+#include <functional>
 #include <vector>
 
 namespace jiio {
@@ -13,8 +14,11 @@ class InputTrace final : public TraceRecorder {
 public:
     bool wantsInput() const override { return true; }
     void onInput(const at::Tensor& input) override;
+    bool stopRequested() const override { return stop && stop(); }
     void onIteration(const IterationStats& stats) override;
     const std::vector<torch::Tensor>& inputs() const { return inputs_; }
+
+    std::function<bool()> stop; // ends the solve when it says so
 
 private:
     torch::Tensor pending_;
