@@ -430,6 +430,24 @@ private Q_SLOTS:
         QVERIFY(result.out.contains("PSNR"));
     }
 
+    // --device: the CPU works; a device the build or machine lacks, or a
+    // name that is no device, is one clear line and a non-zero exit; a task
+    // that keeps to the CPU says so.
+    void deviceOptionPlacesTheSolveOrSaysWhyNot()
+    {
+        const QString input = write("device-in.png", makePicture(32, 32, 3, CV_8U));
+        const QStringList restore{"restore", "--task", "denoise", "--sigma", "25", "--input", input,
+                                  "--output", path("device-out.png"), "--model", rgbModel_, "--iters", "2"};
+        expectSuccess(runCli(restore + QStringList{"--device", "cpu"}));
+        QVERIFY(QFileInfo::exists(path("device-out.png")));
+        expectCleanFailure(runCli(restore + QStringList{"--device", "tpu"}), "unknown device 'tpu'");
+        expectCleanFailure(runCli(restore + QStringList{"--device", "cuda:x"}), "unknown device 'cuda:x'");
+        if (!torch::cuda::is_available())
+            expectCleanFailure(runCli(restore + QStringList{"--device", "cuda"}), "CUDA was asked for");
+        expectCleanFailure(runCli({"eval", "--task", "meta", "--device", "cuda:0"}), "--device is for --task restore");
+        expectCleanFailure(runCli({"bench", "--model", rgbModel_, "--device", "gpu"}), "unknown device 'gpu'");
+    }
+
     void benchBreakdownAccountsForTheIteration()
     {
         const QString image = write("breakdown.png", makePicture(64, 64, 3, CV_8U));

@@ -1,5 +1,6 @@
 #include "cli_options.h"
 
+#include "core/device.h"
 #include "core/threads.h"
 #include "core/torch_include.h"
 
@@ -133,6 +134,16 @@ void addRuntimeOptions(QCommandLineParser& parser)
         {"threads", "Compute threads (default: all cores).", "N", "0"},
         {"seed", "Random seed (default 0).", "S", "0"},
     });
+}
+
+void addDeviceOption(QCommandLineParser& parser)
+{
+    parser.addOption({"device", "Where to compute: cpu (default), cuda (the first GPU) or cuda:N.", "D", "cpu"});
+}
+
+void placeModelOnDevice(const QCommandLineParser& parser, DeqModel& model)
+{
+    placeModel(model, parseDevice(toStd(parser.value("device"))));
 }
 
 void applyRuntimeOptions(const QCommandLineParser& parser)

@@ -2,6 +2,7 @@
 #include "core/error.h"
 #include "core/jiio/input_optimization.h"
 #include "core/jiio/solve_defaults.h"
+#include "core/models/deq_model.h"
 #include "core/models/model_config.h"
 
 #include <QCommandLineParser>
@@ -36,6 +37,11 @@ SolveSettings solveSettingsFrom(const QCommandLineParser& parser, const SolveDef
 // --threads and --seed, applied to LibTorch.
 void addRuntimeOptions(QCommandLineParser& parser);
 void applyRuntimeOptions(const QCommandLineParser& parser);
+// --device for commands whose solves follow their model to any device.
+void addDeviceOption(QCommandLineParser& parser);
+// Moves the model to --device (checked: a GPU the build or machine lacks is
+// refused with a sentence saying which).
+void placeModelOnDevice(const QCommandLineParser& parser, DeqModel& model);
 
 std::string toStd(const QString& text);
 

@@ -57,6 +57,7 @@ int runBench(const QStringList& arguments)
     });
     addSolverOptions(parser);
     addRuntimeOptions(parser);
+    addDeviceOption(parser);
     if (!parseOrHelp(parser, arguments, "Time JIIO against the naive method to the same objective."))
         return 0;
     applyRuntimeOptions(parser);
@@ -67,6 +68,7 @@ int runBench(const QStringList& arguments)
     if (parser.isSet("json"))
         checkWritableLocation(toStd(parser.value("json"))); // before minutes of work, not after
     LoadedModel loaded = loadModel(modelPath);
+    placeModelOnDevice(parser, loaded.model);
     const std::string modelName = std::filesystem::path(modelPath).filename().string();
     if (parser.isSet("breakdown")) {
         BreakdownOptions options;

@@ -45,10 +45,13 @@ int runEval(const QStringList& arguments)
     addMetaEvalOptions(parser);
     addSolverOptions(parser);
     addRuntimeOptions(parser);
+    addDeviceOption(parser);
     if (!parseOrHelp(parser, arguments, "Compare a model with classical restoration (PSNR, SSIM, time)."))
         return 0;
     applyRuntimeOptions(parser);
     const QString task = parser.value("task");
+    if (parser.value("device") != "cpu" && task != "restore")
+        throw UsageError("--device is for --task restore; adversarial and meta evaluation run on the CPU");
     if (task == "adversarial")
         return runAdversarialEval(parser);
     if (task == "meta")
@@ -65,6 +68,7 @@ int runEval(const QStringList& arguments)
         ? toStd(parser.value("model"))
         : locateDefaultRestorationModel(intValue(parser, "channels", 3, 1, 3));
     LoadedModel loaded = loadModel(modelPath);
+    placeModelOnDevice(parser, loaded.model);
     const int channels = loaded.config.imageChannels;
     const std::string jsonPath = toStd(parser.value("json"));
     if (!jsonPath.empty())

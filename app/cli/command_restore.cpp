@@ -133,6 +133,7 @@ int run(const QStringList& arguments, Mode mode)
     });
     addSolverOptions(parser);
     addRuntimeOptions(parser);
+    addDeviceOption(parser);
     const QString description = mode == Mode::Restore
         ? "Restore an image: denoise it or fill its masked pixels."
         : "Run one method on one problem and write the per-iteration trace.";
@@ -186,6 +187,7 @@ int run(const QStringList& arguments, Mode mode)
         modelPath = locateDefaultRestorationModel(firstInput->colorChannels());
     }
     LoadedModel loaded = loadModel(modelPath);
+    placeModelOnDevice(parser, loaded.model);
     request.solver = solveSettingsFrom(parser, loaded.config);
 
     // Ctrl-C or SIGTERM ends the solve under way early (its best iterate is

@@ -3,6 +3,7 @@
 #include "image_convert.h"
 #include "iteration_point.h"
 
+#include "core/device.h"
 #include "core/error.h"
 #include "core/jiio/solve_defaults.h"
 #include "core/models/checkpoint.h"
@@ -97,14 +98,11 @@ SolveWorker::~SolveWorker() = default;
 
 namespace {
 
-// The solve runs where the model lives; move it when the user picked another device.
+// The solve runs where the model lives; move it when the user picked another
+// device (checked the same way as the CLI's --device).
 void placeModel(LoadedModel& loaded, const QString& device)
 {
-    const torch::Device target = device == "cuda" ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
-    if (target.is_cuda() && !torch::cuda::is_available())
-        throw Error("CUDA was chosen but no CUDA device is available");
-    if (loaded.model->parameters().front().device() != target)
-        loaded.model->to(target);
+    jiio::placeModel(loaded.model, parseDevice(device.toStdString()));
 }
 
 RestoreRequest toRequest(const SolveJob& job)

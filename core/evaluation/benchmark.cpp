@@ -2,6 +2,7 @@
 
 #include "evaluation/equilibrium_trace.h"
 
+#include "device.h"
 #include "error.h"
 #include "io/tensor_image.h"
 #include "jiio/implicit_diff.h"
@@ -210,10 +211,14 @@ BenchmarkReport runBenchmark(DeqModel& model, const std::string& modelName, cons
     report.model = modelName;
     report.threads = torch::get_num_threads();
 
+    // Problems are drawn on the CPU (the same ones whatever the device) and
+    // solved where the model lives.
+    const auto device = modelDevice(model);
     double naiveTotal = 0, gdTotal = 0, jiioTotal = 0;
     for (const auto& problem : makeProblems(clean, options)) {
+        const auto known = problem.known.defined() ? problem.known.to(device) : problem.known;
         const auto objective =
-            RestorationObjective::forModel(config, problem.task, problem.target, problem.known, options.sigma);
+            RestorationObjective::forModel(config, problem.task, problem.target.to(device), known, options.sigma);
         const auto layout = restorationLayout(model, *objective);
         const auto start = restorationStart(model, *objective);
         EquilibriumObjective evaluate(model, layout, *objective);

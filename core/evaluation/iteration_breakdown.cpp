@@ -1,5 +1,6 @@
 #include "evaluation/iteration_breakdown.h"
 
+#include "device.h"
 #include "error.h"
 #include "evaluation/benchmark.h"
 #include "numbers.h"
@@ -73,7 +74,8 @@ IterationBreakdown measureIterationBreakdown(DeqModel& model, const std::string&
     torch::manual_seed(options.seed);
     const auto clean = cropBenchmarkPatches(images, config.imageChannels, options.batch, options.patchSize, options.seed);
     const auto noisy = clean + (2.0 * options.sigma / 255.0) * torch::randn_like(clean);
-    const auto objective = RestorationObjective::forModel(config, Task::Denoise, noisy, {}, options.sigma);
+    const auto objective =
+        RestorationObjective::forModel(config, Task::Denoise, noisy.to(modelDevice(model)), {}, options.sigma);
     const auto layout = restorationLayout(model, *objective);
     const auto start = restorationStart(model, *objective);
 
