@@ -1,6 +1,6 @@
 #include "cli_options.h"
 
-#include "core/device.h"
+#include "core/models/model_device.h"
 #include "core/threads.h"
 #include "core/torch_include.h"
 

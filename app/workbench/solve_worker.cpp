@@ -3,7 +3,7 @@
 #include "image_convert.h"
 #include "iteration_point.h"
 
-#include "core/device.h"
+#include "core/models/model_device.h"
 #include "core/error.h"
 #include "core/jiio/solve_defaults.h"
 #include "core/models/checkpoint.h"

@@ -2,10 +2,10 @@
 
 #include "evaluation/equilibrium_trace.h"
 
-#include "device.h"
 #include "error.h"
 #include "io/tensor_image.h"
 #include "jiio/implicit_diff.h"
+#include "models/model_device.h"
 #include "numbers.h"
 #include "solvers/trace.h"
 #include "tasks/restoration/restoration_layout.h"

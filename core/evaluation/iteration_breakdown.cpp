@@ -1,8 +1,8 @@
 #include "evaluation/iteration_breakdown.h"
 
-#include "device.h"
 #include "error.h"
 #include "evaluation/benchmark.h"
+#include "models/model_device.h"
 #include "numbers.h"
 #include "solvers/observer.h"
 #include "tasks/restoration/restoration_layout.h"

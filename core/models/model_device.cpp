@@ -1,4 +1,4 @@
-#include "device.h"
+#include "models/model_device.h"
 
 #include "error.h"
 
