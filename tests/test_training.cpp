@@ -323,6 +323,33 @@ private Q_SLOTS:
         QCOMPARE(resumed.bestStep(), trainer.bestStep());
     }
 
+    // A fine-tune starts from the weights, not from the results: notes that
+    // describe the starting model's own run are replaced by where it came from.
+    void aFineTuneNamesItsStartingPointAndDropsItsResults()
+    {
+        auto trained = test::tinyClassifier();
+        for (const auto& [key, value] : std::map<std::string, std::string>{{"created_by", "jiio init"},
+                                                                           {"training", "standard"},
+                                                                           {"training_seconds", "4432"},
+                                                                           {"training_steps", "2500"},
+                                                                           {"best_step", "2500"},
+                                                                           {"validation_accuracy", "90.60"},
+                                                                           {"command", "jiio train --task classify"}})
+            trained->setProvenance(key, value);
+        const std::string path = dir_.filePath("standard.pt").toStdString();
+        saveModel(path, trained);
+        const auto notes = loadModelToFineTune(path)->config().provenance;
+        const std::map<std::string, std::string> expected{{"created_by", "jiio init"},
+                                                          {"fine_tuned_from", "standard.pt (standard, 4432 s)"}};
+        QCOMPARE(notes, expected);
+
+        auto fresh = test::tinyClassifier();
+        fresh->setProvenance("created_by", "jiio init");
+        const std::string freshPath = dir_.filePath("fresh.pt").toStdString();
+        saveModel(freshPath, fresh);
+        QCOMPARE(loadModelToFineTune(freshPath)->config().provenance, fresh->config().provenance);
+    }
+
     void validationReportsAPsnr()
     {
         Trainer trainer(test::tinyModel(1), quickOptions(), std::make_unique<SyntheticSource>(false),

@@ -227,7 +227,7 @@ int runTrain(const QStringList& arguments)
 
     DeqModel model{nullptr};
     if (parser.isSet("init")) {
-        model = loadModel(toStd(parser.value("init"))).model;
+        model = loadModelToFineTune(toStd(parser.value("init")));
     } else {
         ModelConfig config = ModelConfig::newModel(ModelKind::Restoration);
         config.imageChannels = intValue(parser, "channels", 3, 1, 3);

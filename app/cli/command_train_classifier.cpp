@@ -53,7 +53,7 @@ int trainClassifier(const QCommandLineParser& parser, const std::string& output,
 
     DeqModel model{nullptr};
     if (parser.isSet("init"))
-        model = loadModel(toStd(parser.value("init"))).model;
+        model = loadModelToFineTune(toStd(parser.value("init")));
     else
         model = DeqModel(ModelConfig::newModel(ModelKind::Classifier));
     if (model->config().kind != ModelKind::Classifier)

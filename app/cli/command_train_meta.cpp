@@ -46,7 +46,7 @@ int trainMeta(const QCommandLineParser& parser, const std::string& output, Train
 
     DeqModel model{nullptr};
     if (parser.isSet("init"))
-        model = loadModel(toStd(parser.value("init"))).model;
+        model = loadModelToFineTune(toStd(parser.value("init")));
     else
         model = DeqModel(ModelConfig::newModel(ModelKind::FewShot));
     if (model->config().kind != ModelKind::FewShot)

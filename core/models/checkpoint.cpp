@@ -86,6 +86,24 @@ ModelConfig readModelConfig(const std::string& path)
     return configFrom(archive, path);
 }
 
+DeqModel loadModelToFineTune(const std::string& path)
+{
+    DeqModel model = loadModel(path).model;
+    const auto& notes = model->config().provenance;
+    const auto training = notes.find("training");
+    if (training == notes.end())
+        return model; // a fresh model from `jiio init`: nothing to hand on
+    std::string origin = std::filesystem::path(path).filename().string() + " (" + training->second;
+    if (const auto seconds = notes.find("training_seconds"); seconds != notes.end())
+        origin += ", " + seconds->second + " s";
+    origin += ")";
+    for (const char* runNote : {"command", "best_step", "best_validation", "validation_accuracy", "wall_time", "card",
+                                "exported_by", "weights_from", "training", "training_seconds", "training_steps"})
+        model->eraseProvenance(runNote);
+    model->setProvenance("fine_tuned_from", origin);
+    return model;
+}
+
 int copyMatchingParameters(DeqModel& model, const DeqModel& source)
 {
     torch::NoGradGuard noGrad;

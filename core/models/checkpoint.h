@@ -23,6 +23,13 @@ void saveModel(const std::string& path, DeqModel& model,
 LoadedModel loadModel(const std::string& path,
                       const std::function<void(torch::serialize::InputArchive&)>& extra = {});
 
+// Reads a model to train further (`jiio train --init`). A model that was
+// trained already keeps its architecture and weights, but notes that describe
+// that run alone (its command, best step, validation score, card) are dropped,
+// and `fine_tuned_from` names the file and how it was trained, so a fine-tune
+// never carries its starting point's results as its own.
+DeqModel loadModelToFineTune(const std::string& path);
+
 // Copies into `model` every parameter of `source` with the same name and
 // shape (a warm start for a grown design, such as a prior given conditioning
 // maps); the others keep their values. Returns how many tensors were copied.

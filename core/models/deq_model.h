@@ -65,6 +65,7 @@ public:
     const ModelConfig& config() const { return config_; }
     // Provenance (how the model was made) may change; the architecture not.
     void setProvenance(const std::string& key, const std::string& value) { config_.provenance[key] = value; }
+    void eraseProvenance(const std::string& key) { config_.provenance.erase(key); }
     // So is the inner budget: fine-tuning a model for another budget changes it.
     void setJiioIterations(int iterations);
     // The shapes for an image size. A conditioned model (config().imageConditioning)
