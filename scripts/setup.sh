@@ -25,6 +25,10 @@ packages=(
   xvfb xauth locales
   dataset-fashion-mnist opencv-doc mate-backgrounds plasma-workspace-wallpapers
 )
+if [[ "$mode" == "test" ]]; then
+  # The Python reference's test runs Debian's PyTorch and OpenCV bindings.
+  packages+=(python3-torch python3-opencv)
+fi
 
 install_missing() {
   local missing=()
