@@ -4,6 +4,7 @@
 #include "train_classifier.h"
 #include "train_distributed.h"
 #include "train_meta.h"
+#include "train_run.h"
 
 #include "core/models/checkpoint.h"
 #include "core/stop_signals.h"
@@ -74,13 +75,6 @@ private:
     int printedStep_ = -1;
 };
 
-// Ranks other than 0 of a data-parallel run train quietly: rank 0 reports.
-class QuietRank final : public TrainingObserver {
-public:
-    void onProgress(const TrainingProgress&) override {}
-    bool stopRequested() const override { return stopSignalReceived() != 0; }
-};
-
 // Such a rank's run; the signal's exit status when one stopped it.
 int runQuietRank(Trainer& trainer)
 {
@@ -88,23 +82,6 @@ int runQuietRank(Trainer& trainer)
     trainer.run(quiet);
     const int signal = stopSignalReceived();
     return signal != 0 ? exitStatusForSignal(signal) : 0;
-}
-
-// Classifiers and few-shot models train in one process for now.
-void refuseDataParallelClassifiers(const QCommandLineParser& parser)
-{
-    if (intValue(parser, "world-size", 1, 1, 4096) == 1 && intValue(parser, "nproc", 1, 1, 64) == 1)
-        return;
-    const QString task = parser.value("task");
-    auto resumingClassifier = [&] {
-        if (!parser.isSet("resume") || !parser.isSet("output"))
-            return false;
-        const ModelKind kind = readModelConfig(toStd(parser.value("output"))).kind;
-        return kind != ModelKind::Restoration && kind != ModelKind::Generative;
-    };
-    if (task != "restore" || resumingClassifier())
-        throw UsageError("data-parallel training (--world-size, --nproc) is available for restoration and generative "
-                         "models so far, not for classifiers or few-shot models");
 }
 
 // After a run: when a signal stopped it, says where the checkpoint is and
@@ -173,7 +150,6 @@ int runTrain(const QStringList& arguments)
     addRuntimeOptions(parser);
     if (!parseOrHelp(parser, arguments, "Train a model through JIIO with implicit gradients."))
         return 0;
-    refuseDataParallelClassifiers(parser);
     if (const auto status = runLocalRanks(parser, arguments))
         return *status;
     applyRuntimeOptions(parser);

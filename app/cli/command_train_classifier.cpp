@@ -1,6 +1,7 @@
 // `jiio train --task classify|adversarial`: a DEQ classifier on Fashion-MNIST,
 // trained on clean images or on images attacked at every step.
 #include "cli_options.h"
+#include "train_distributed.h"
 #include "train_run.h"
 #include "train_classifier.h"
 
@@ -59,7 +60,9 @@ int trainClassifier(const QCommandLineParser& parser, const std::string& output,
     if (model->config().kind != ModelKind::Classifier)
         throw UsageError("--task classify and adversarial train classifiers (jiio init --kind classifier)");
     auto data = dataFrom(parser);
-    std::fprintf(stderr, "training a classifier (%lld parameters) on %lld Fashion-MNIST images, %s\n",
+    const auto parallel = joinDataParallelRun(parser);
+    if (reportsProgress(parallel))
+        std::fprintf(stderr, "training a classifier (%lld parameters) on %lld Fashion-MNIST images, %s\n",
                  (long long)model->parameterCount(), (long long)data.training.size(),
                  adversarial ? ("attacked by " + toString(options.attack.solver) + " in the "
                                 + toString(options.attack.norm) + " ball of radius "
@@ -67,15 +70,17 @@ int trainClassifier(const QCommandLineParser& parser, const std::string& output,
                                    .c_str()
                              : "clean");
     ClassifierTrainer trainer(model, options, std::move(data.training), std::move(data.validation), output);
-    return runTrainerToEnd(trainer, output, progress);
+    return runTrainerToEnd(trainer, parallel, output, progress);
 }
 
 int resumeClassifier(const QCommandLineParser& parser, const std::string& output, TrainingObserver& progress)
 {
     auto data = dataFrom(parser);
     auto trainer = ClassifierTrainer::resume(output, std::move(data.training), std::move(data.validation));
-    std::fprintf(stderr, "resuming at step %d of %d\n", trainer.step(), trainer.options().steps);
-    return runTrainerToEnd(trainer, output, progress);
+    const auto parallel = joinDataParallelRun(parser);
+    if (reportsProgress(parallel))
+        std::fprintf(stderr, "resuming at step %d of %d\n", trainer.step(), trainer.options().steps);
+    return runTrainerToEnd(trainer, parallel, output, progress);
 }
 
 } // namespace jiio::cli

@@ -1,6 +1,7 @@
 // `jiio train --task meta`: meta-training of a few-shot DEQ on Fashion-MNIST
 // episodes, the task vector adapted by JIIO inside every step.
 #include "cli_options.h"
+#include "train_distributed.h"
 #include "train_run.h"
 #include "train_meta.h"
 
@@ -52,21 +53,25 @@ int trainMeta(const QCommandLineParser& parser, const std::string& output, Train
     if (model->config().kind != ModelKind::FewShot)
         throw UsageError("--task meta trains few-shot models (jiio init --kind fewshot)");
     auto split = splitFrom(parser);
-    std::fprintf(stderr,
+    const auto parallel = joinDataParallelRun(parser);
+    if (reportsProgress(parallel))
+        std::fprintf(stderr,
                  "meta-training a few-shot model (%lld parameters) on %d-way %d-shot episodes of %s, %s "
                  "meta-gradient\n",
                  (long long)model->parameterCount(), options.ways, options.shots, split.training.name.c_str(),
                  options.meta.firstOrder ? "first-order" : "implicit");
     MetaTrainer trainer(model, options, std::move(split.training), std::move(split.validation), output);
-    return runTrainerToEnd(trainer, output, progress);
+    return runTrainerToEnd(trainer, parallel, output, progress);
 }
 
 int resumeMeta(const QCommandLineParser& parser, const std::string& output, TrainingObserver& progress)
 {
     auto split = splitFrom(parser);
     auto trainer = MetaTrainer::resume(output, std::move(split.training), std::move(split.validation));
-    std::fprintf(stderr, "resuming at step %d of %d\n", trainer.step(), trainer.options().steps);
-    return runTrainerToEnd(trainer, output, progress);
+    const auto parallel = joinDataParallelRun(parser);
+    if (reportsProgress(parallel))
+        std::fprintf(stderr, "resuming at step %d of %d\n", trainer.step(), trainer.options().steps);
+    return runTrainerToEnd(trainer, parallel, output, progress);
 }
 
 } // namespace jiio::cli

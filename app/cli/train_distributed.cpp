@@ -65,7 +65,7 @@ QStringList withoutNproc(const QStringList& arguments)
 void addDataParallelOptions(QCommandLineParser& parser)
 {
     parser.addOptions({
-        {"nproc", "Data-parallel: start N training processes on this machine (a multiple of N as --batch).", "N"},
+        {"nproc", "Data-parallel: start N training processes on this machine (--batch, or --episodes-per-step for --task meta, a multiple of N).", "N"},
         {"world-size", "Data-parallel: how many training processes the run has, on all machines (default 1).", "N"},
         {"rank", "Data-parallel: this process's rank in [0, world size); rank 0 validates and writes.", "R"},
         {"master-addr", "Data-parallel: rank 0's host name or address (default 127.0.0.1).", "host"},

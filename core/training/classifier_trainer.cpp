@@ -4,6 +4,7 @@
 #include "jiio/implicit_diff.h"
 #include "models/checkpoint.h"
 #include "numbers.h"
+#include "training/data_parallel.h"
 #include "training/training_state.h"
 
 #include <map>
@@ -109,13 +110,24 @@ ClassifierTrainer::ClassifierTrainer(DeqModel model, ClassifierTrainingOptions o
     torch::manual_seed(options_.seed);
 }
 
-double ClassifierTrainer::trainStep()
+void ClassifierTrainer::useDataParallel(std::shared_ptr<DataParallel> parallel)
+{
+    if (parallel)
+        parallel->shard(options_.batchSize); // throws when the batch does not divide among the ranks
+    parallel_ = std::move(parallel);
+}
+
+double ClassifierTrainer::computeGradients()
 {
     model_->train();
     std::uniform_int_distribution<int64_t> draw(0, training_.size() - 1);
     std::vector<int64_t> index(size_t(options_.batchSize));
     for (auto& i : index)
         i = draw(random_);
+    if (parallel_) { // the global batch was drawn alike everywhere; this rank trains on its rows
+        const auto [begin, end] = parallel_->shard(int64_t(index.size()));
+        index = std::vector<int64_t>(index.begin() + begin, index.begin() + end);
+    }
     const auto batch = pick(training_, torch::tensor(index));
     const auto layout = classifierLayout(model_, batch.images);
 
@@ -144,12 +156,13 @@ double ClassifierTrainer::trainStep()
         const auto graph = cellGraph(model_, layout, state, perturbation);
         contractionPenalty(graph, options_.jacobianWeight, options_.gainWeight, options_.gainTarget).backward();
     }
-    const double norm = torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.gradientClip);
-    setLearningRate(*optimizer_, cosineLearningRate(options_.learningRate, counters_.step, options_.steps));
-    const double value = backward.loss.item<double>();
-    if (std::isfinite(value) && std::isfinite(norm)) // a diverged solve must not poison Adam's moments
-        optimizer_->step();
-    return value;
+    return backward.loss.item<double>();
+}
+
+void ClassifierTrainer::applyGradients(double loss)
+{
+    clippedAdamStep(*optimizer_, model_->parameters(), options_.gradientClip,
+                    cosineLearningRate(options_.learningRate, counters_.step, options_.steps), loss);
 }
 
 double ClassifierTrainer::validate()
@@ -211,7 +224,10 @@ ClassifierTrainer ClassifierTrainer::resume(const std::string& checkpointPath, L
 TrainingProgress ClassifierTrainer::run(TrainingObserver& observer)
 {
     TrainingHooks hooks;
-    hooks.step = [this] { return trainStep(); };
+    hooks.computeGradients = [this] { return computeGradients(); };
+    hooks.applyGradients = [this](double loss) { applyGradients(loss); };
+    hooks.parameters = model_->parameters();
+    hooks.parallel = parallel_;
     hooks.validate = [this] { return validate(); };
     hooks.saveBest = [this] {
         stampProvenance();

@@ -4,6 +4,7 @@
 #include "tasks/adversarial/attack.h"
 #include "training/training_loop.h"
 
+#include <memory>
 #include <random>
 #include <string>
 
@@ -47,6 +48,10 @@ public:
     // Runs until the step budget or a stop request; progress reports the
     // step's cross-entropy as its loss and accuracies in percent.
     TrainingProgress run(TrainingObserver& observer);
+    // Makes this trainer one rank of a data-parallel run (null: alone): every
+    // rank draws the same global batch and trains on its rows. Throws
+    // jiio::Error when the batch does not divide among the ranks.
+    void useDataParallel(std::shared_ptr<DataParallel> parallel);
     // Accuracy on the validation set in percent (clean images).
     double validate();
     void saveCheckpoint();
@@ -60,7 +65,8 @@ public:
     double trainingSeconds() const { return counters_.seconds; }
 
 private:
-    double trainStep();
+    double computeGradients();
+    void applyGradients(double loss);
     void stampProvenance();
 
     DeqModel model_;
@@ -71,6 +77,7 @@ private:
     std::mt19937_64 random_;
     TrainingCounters counters_;
     double lastAdjointResidual_ = std::nan("");
+    std::shared_ptr<DataParallel> parallel_;
 };
 
 // Fashion-MNIST's training split as training and validation sets: the last

@@ -4,6 +4,7 @@
 #include "jiio/implicit_diff.h"
 #include "models/checkpoint.h"
 #include "numbers.h"
+#include "training/data_parallel.h"
 #include "training/training_state.h"
 
 #include <map>
@@ -103,12 +104,23 @@ MetaTrainer::MetaTrainer(DeqModel model, MetaTrainingOptions options, FewShotPoo
     torch::manual_seed(options_.seed);
 }
 
-double MetaTrainer::trainStep()
+void MetaTrainer::useDataParallel(std::shared_ptr<DataParallel> parallel)
+{
+    if (parallel)
+        parallel->shard(options_.episodesPerStep); // throws when the episodes do not divide among the ranks
+    parallel_ = std::move(parallel);
+}
+
+double MetaTrainer::computeGradients()
 {
     model_->train();
     std::vector<Episode> episodes;
     for (int e = 0; e < options_.episodesPerStep; ++e)
         episodes.push_back(drawEpisode(training_, options_.ways, options_.shots, options_.queries, random_()));
+    if (parallel_) { // every rank drew the same episodes; this one trains on its share
+        const auto [begin, end] = parallel_->shard(int64_t(episodes.size()));
+        episodes = std::vector<Episode>(episodes.begin() + begin, episodes.begin() + end);
+    }
     NullObserver quiet;
     const auto adaptation = adaptTaskVectors(model_, episodes, options_.adaptation, quiet);
 
@@ -123,11 +135,13 @@ double MetaTrainer::trainStep()
                                      adaptation.tasks.repeat_interleave(support.perEpisode, 0));
         contractionPenalty(graph, options_.jacobianWeight, options_.gainWeight, options_.gainTarget).backward();
     }
-    const double norm = torch::nn::utils::clip_grad_norm_(model_->parameters(), options_.gradientClip);
-    setLearningRate(*optimizer_, cosineLearningRate(options_.learningRate, counters_.step, options_.steps));
-    if (std::isfinite(meta.queryLoss) && std::isfinite(norm)) // a diverged solve must not poison Adam's moments
-        optimizer_->step();
     return meta.queryLoss;
+}
+
+void MetaTrainer::applyGradients(double loss)
+{
+    clippedAdamStep(*optimizer_, model_->parameters(), options_.gradientClip,
+                    cosineLearningRate(options_.learningRate, counters_.step, options_.steps), loss);
 }
 
 double MetaTrainer::validate()
@@ -190,7 +204,10 @@ MetaTrainer MetaTrainer::resume(const std::string& checkpointPath, FewShotPool t
 TrainingProgress MetaTrainer::run(TrainingObserver& observer)
 {
     TrainingHooks hooks;
-    hooks.step = [this] { return trainStep(); };
+    hooks.computeGradients = [this] { return computeGradients(); };
+    hooks.applyGradients = [this](double loss) { applyGradients(loss); };
+    hooks.parameters = model_->parameters();
+    hooks.parallel = parallel_;
     hooks.validate = [this] { return validate(); };
     hooks.saveBest = [this] {
         stampProvenance();

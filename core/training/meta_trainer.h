@@ -4,6 +4,7 @@
 #include "tasks/meta/meta_gradient.h"
 #include "training/training_loop.h"
 
+#include <memory>
 #include <random>
 #include <string>
 
@@ -48,6 +49,10 @@ public:
     // Progress reports the step's query cross-entropy as its loss and the
     // validation accuracy in percent.
     TrainingProgress run(TrainingObserver& observer);
+    // Makes this trainer one rank of a data-parallel run (null: alone): every
+    // rank draws the same episodes and trains on its share of them. Throws
+    // jiio::Error when the episodes per step do not divide among the ranks.
+    void useDataParallel(std::shared_ptr<DataParallel> parallel);
     double validate();
     void saveCheckpoint();
 
@@ -60,7 +65,8 @@ public:
     double trainingSeconds() const { return counters_.seconds; }
 
 private:
-    double trainStep();
+    double computeGradients();
+    void applyGradients(double loss);
     void stampProvenance();
 
     DeqModel model_;
@@ -71,6 +77,7 @@ private:
     std::mt19937_64 random_;
     TrainingCounters counters_;
     double lastAdjointResidual_ = std::nan("");
+    std::shared_ptr<DataParallel> parallel_;
 };
 
 } // namespace jiio

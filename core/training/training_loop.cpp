@@ -1,9 +1,11 @@
 #include "training/training_loop.h"
 
+#include "training/data_parallel.h"
 #include "training/training_log.h"
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 
 namespace jiio {
 
@@ -15,9 +17,24 @@ TrainingProgress runTrainingLoop(TrainingCounters& counters, const TrainingHooks
     const auto start = std::chrono::steady_clock::now();
     const double secondsBefore = counters.seconds;
     const int firstStep = counters.step;
-    TrainingLog log(hooks.checkpointPath, counters.step, "validation_accuracy_percent");
-    while (counters.step < counters.steps && !observer.stopRequested()) {
-        progress.loss = hooks.step();
+    const auto& parallel = hooks.parallel;
+    const bool leader = !parallel || parallel->isLeader();
+    if (parallel) // identical already when every rank read the same file; now certainly
+        parallel->broadcastFromLeader(hooks.parameters);
+    std::optional<TrainingLog> log;
+    if (leader)
+        log.emplace(hooks.checkpointPath, counters.step, "validation_accuracy_percent");
+    bool stopAgreed = false;
+    auto stopping = [&] { return parallel ? stopAgreed : observer.stopRequested(); };
+    while (counters.step < counters.steps && !stopping()) {
+        double loss = hooks.computeGradients();
+        if (parallel) {
+            const auto agreed = parallel->averageGradients(hooks.parameters, loss, observer.stopRequested());
+            loss = agreed.meanLoss;
+            stopAgreed = agreed.stop;
+        }
+        hooks.applyGradients(loss);
+        progress.loss = loss;
         ++counters.step;
         progress.adjointResidual = hooks.adjointResidual();
         progress.step = counters.step;
@@ -27,7 +44,7 @@ TrainingProgress runTrainingLoop(TrainingCounters& counters, const TrainingHooks
         progress.etaSeconds = (counters.steps - counters.step) / std::max(progress.stepsPerSecond, 1e-9);
         progress.learningRate = hooks.learningRate();
         progress.validationAccuracy = std::nan("");
-        if (hooks.validateEvery > 0
+        if (leader && hooks.validateEvery > 0
             && (counters.step % hooks.validateEvery == 0 || counters.step == counters.steps)) {
             progress.validationAccuracy = hooks.validate();
             if (!std::isfinite(counters.bestScore) || progress.validationAccuracy > counters.bestScore) {
@@ -36,16 +53,19 @@ TrainingProgress runTrainingLoop(TrainingCounters& counters, const TrainingHooks
                 hooks.saveBest();
             }
         }
-        log.append(progress, elapsed, hooks.skippedSteps ? hooks.skippedSteps() : 0);
+        if (log)
+            log->append(progress, elapsed, hooks.skippedSteps ? hooks.skippedSteps() : 0);
         observer.onProgress(progress);
-        if (hooks.checkpointEvery > 0 && counters.step % hooks.checkpointEvery == 0
+        if (leader && hooks.checkpointEvery > 0 && counters.step % hooks.checkpointEvery == 0
             && counters.step < counters.steps) {
             hooks.saveCheckpoint();
             observer.onCheckpoint(counters.step, hooks.checkpointPath);
         }
     }
-    hooks.saveCheckpoint();
-    observer.onCheckpoint(counters.step, hooks.checkpointPath);
+    if (leader) {
+        hooks.saveCheckpoint();
+        observer.onCheckpoint(counters.step, hooks.checkpointPath);
+    }
     return progress;
 }
 

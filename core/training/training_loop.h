@@ -2,7 +2,9 @@
 #include "training/trainer.h"
 
 #include <functional>
+#include <memory>
 #include <string>
+#include <vector>
 
 namespace jiio {
 
@@ -15,9 +17,16 @@ struct TrainingCounters {
     int bestStep = 0;
 };
 
-// What the loop asks of a trainer whose validation is an accuracy.
+// What the loop asks of a trainer whose validation is an accuracy. A step is
+// two calls, so that a data-parallel run can average the gradients between
+// them: the first computes this rank's gradients and returns its loss, the
+// second (given the loss, averaged over the ranks) clips, sets the rate and
+// updates, skipping a non-finite step alike on every rank.
 struct TrainingHooks {
-    std::function<double()> step;           // one step; its loss
+    std::function<double()> computeGradients;
+    std::function<void(double loss)> applyGradients;
+    std::vector<torch::Tensor> parameters;  // averaged and broadcast across ranks
+    std::shared_ptr<DataParallel> parallel; // null: one process
     std::function<double()> validate;       // accuracy in percent, higher is better
     std::function<void()> saveBest;         // the model at a new best validation
     std::function<void()> saveCheckpoint;
@@ -31,7 +40,9 @@ struct TrainingHooks {
 };
 
 // Steps until the budget or a stop request; times the run, validates and
-// keeps the best model, checkpoints periodically and at the end.
+// keeps the best model, checkpoints periodically and at the end. In a
+// data-parallel run the ranks start from rank 0's parameters, stop together
+// when any of them is asked to, and only rank 0 validates, logs and writes.
 TrainingProgress runTrainingLoop(TrainingCounters& counters, const TrainingHooks& hooks, TrainingObserver& observer);
 
 // "<stem>-best<ext>" beside a checkpoint.

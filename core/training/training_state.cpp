@@ -85,4 +85,15 @@ void setLearningRate(torch::optim::Adam& optimizer, double rate)
         static_cast<torch::optim::AdamOptions&>(group.options()).lr(rate);
 }
 
+bool clippedAdamStep(torch::optim::Adam& optimizer, const std::vector<torch::Tensor>& parameters, double clip,
+                     double rate, double loss)
+{
+    const double norm = torch::nn::utils::clip_grad_norm_(parameters, clip);
+    setLearningRate(optimizer, rate);
+    if (!std::isfinite(loss) || !std::isfinite(norm))
+        return false;
+    optimizer.step();
+    return true;
+}
+
 } // namespace jiio

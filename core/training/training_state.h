@@ -5,6 +5,7 @@
 #include <map>
 #include <random>
 #include <string>
+#include <vector>
 
 namespace jiio {
 
@@ -44,5 +45,11 @@ std::map<std::string, double> readOptionNumbers(const std::string& text);
 // The cosine-annealed rate at `step` of `steps`, from `peak` down to zero.
 double cosineLearningRate(double peak, int step, int steps);
 void setLearningRate(torch::optim::Adam& optimizer, double rate);
+
+// Clips the gradients' global norm to `clip`, sets the rate and steps Adam,
+// unless the loss or the norm is not finite (a diverged solve must not poison
+// the parameters and Adam's moments). Returns whether it stepped.
+bool clippedAdamStep(torch::optim::Adam& optimizer, const std::vector<torch::Tensor>& parameters, double clip,
+                     double rate, double loss);
 
 } // namespace jiio
