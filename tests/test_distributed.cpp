@@ -266,16 +266,47 @@ private Q_SLOTS:
     // Two ranks stopped by SIGTERM (passed on by --nproc) checkpoint after the
     // same step, and --resume with the same world size ends where the
     // uninterrupted run ends, to the bit.
-    void aStoppedRunResumesExactly()
+    // Stopped by SIGTERM and resumed with the same world size, a run ends
+    // bit-identical to the uninterrupted one, whatever the task.
+    void aStoppedRunResumesExactly_data()
     {
-        QVERIFY(QDir().mkpath(dir_.filePath("resume")));
-        const QString straight = dir_.filePath("resume/straight.pt");
-        const QString stopped = dir_.filePath("resume/stopped.pt");
+        QTest::addColumn<QStringList>("start");
+        QTest::addColumn<QStringList>("common");
+        QTest::addColumn<QStringList>("resumeData");
         QStringList recipe = recipe_;
         recipe[recipe.indexOf("--steps") + 1] = "40";
         recipe[recipe.indexOf("--validate-every") + 1] = "1000";
         recipe[recipe.indexOf("--checkpoint-every") + 1] = "1000";
-        const QStringList common = QStringList{"--init", model_, "--data", data_, "--nproc", "2"} + recipe;
+        QTest::newRow("restore") << QStringList{}
+                                 << QStringList{"--init", model_, "--data", data_, "--nproc", "2"} + recipe
+                                 << QStringList{"--data", data_, "--patch", "24"};
+        if (!QFileInfo::exists("/usr/share/datasets/fashion-mnist"))
+            return;
+        const QStringList budget{"--steps", "40", "--jacobian-weight", "0", "--gain-weight", "0", "--validate-every",
+                                 "1000", "--checkpoint-every", "1000", "--seed", "5", "--threads", "1", "--nproc", "2"};
+        const QString classifier = dir_.filePath("resume-classifier.pt");
+        QTest::newRow("classify") << QStringList{"init", "--kind", "classifier", "--width", "8", "--output", classifier}
+                                  << QStringList{"--task", "classify", "--init", classifier, "--batch", "8"} + budget
+                                  << QStringList{};
+        const QString fewShot = dir_.filePath("resume-fewshot.pt");
+        QTest::newRow("meta") << QStringList{"init", "--kind", "fewshot", "--width", "4", "--latent-channels", "8",
+                                             "--output", fewShot}
+                              << QStringList{"--task", "meta", "--init", fewShot, "--ways", "3", "--shots", "1",
+                                             "--queries", "2", "--episodes-per-step", "2", "--inner-iters", "3"}
+                                     + budget
+                              << QStringList{};
+    }
+    void aStoppedRunResumesExactly()
+    {
+        QFETCH(QStringList, start);
+        QFETCH(QStringList, common);
+        QFETCH(QStringList, resumeData);
+        if (!start.isEmpty())
+            QCOMPARE(runCli(start).exitCode, 0);
+        const QString folder = dir_.filePath(QString("resume-") + QTest::currentDataTag());
+        QVERIFY(QDir().mkpath(folder));
+        const QString straight = folder + "/straight.pt";
+        const QString stopped = folder + "/stopped.pt";
         const auto whole = runCli(QStringList{"train", "--output", straight} + common);
         QVERIFY2(whole.exitCode == 0, qPrintable(whole.err));
 
@@ -298,8 +329,8 @@ private Q_SLOTS:
         const auto at = QRegularExpression(R"(after step (\d+))").match(QString::fromUtf8(err));
         QVERIFY2(at.hasMatch() && at.captured(1).toInt() < 40, err.constData());
 
-        const auto resumed = runCli({"train", "--output", stopped, "--resume", "--data", data_, "--patch", "24",
-                                     "--threads", "1", "--nproc", "2"});
+        const auto resumed = runCli(QStringList{"train", "--output", stopped, "--resume", "--threads", "1", "--nproc", "2"}
+                                    + resumeData);
         QVERIFY2(resumed.exitCode == 0, qPrintable(resumed.err));
         QVERIFY2(resumed.err.contains("resuming at step " + at.captured(1)), qPrintable(resumed.err));
         auto a = loadModel(straight.toStdString()).model;
