@@ -168,9 +168,9 @@ private Q_SLOTS:
         auto origin = loadModel(start.toStdString()).model;
         const double difference = relativeUpdateDifference(a, b, origin);
         qInfo("%s: updates of one process and of two differ by %.3g of their size", qPrintable(tag), difference);
-        // Other batches (another seed) move the parameters elsewhere. Adversarial
-        // training attacks each rank's half from random starts of its own, so it
-        // follows the single run more loosely, but still far closer than that.
+        // Other batches (another seed) move the parameters elsewhere. In
+        // adversarial training each rank's attack starts from its rows of the
+        // whole batch's random start, so it follows the single run as closely.
         QStringList reseeded = recipe;
         reseeded[reseeded.indexOf("--seed") + 1] = "6";
         const QString other = dir_.filePath(tag + "-other.pt");
@@ -178,8 +178,7 @@ private Q_SLOTS:
         auto c = loadModel(other.toStdString()).model;
         const double otherBatches = relativeUpdateDifference(a, c, origin);
         qInfo("%s: updates over other batches differ by %.3g", qPrintable(tag), otherBatches);
-        if (tag != "adversarial")
-            QVERIFY2(difference < 1e-2, qPrintable(QString("relative update difference %1").arg(difference)));
+        QVERIFY2(difference < 1e-2, qPrintable(QString("relative update difference %1").arg(difference)));
         QVERIFY2(otherBatches > 4 * difference, qPrintable(QString("other batches differ by %1").arg(otherBatches)));
     }
 
@@ -265,9 +264,8 @@ private Q_SLOTS:
 
     // Two ranks stopped by SIGTERM (passed on by --nproc) checkpoint after the
     // same step, and --resume with the same world size ends where the
-    // uninterrupted run ends, to the bit.
-    // Stopped by SIGTERM and resumed with the same world size, a run ends
-    // bit-identical to the uninterrupted one, whatever the task.
+    // uninterrupted run ends, to the bit: restoration, classifier and
+    // few-shot training.
     void aStoppedRunResumesExactly_data()
     {
         QTest::addColumn<QStringList>("start");
@@ -282,7 +280,9 @@ private Q_SLOTS:
                                  << QStringList{"--data", data_, "--patch", "24"};
         if (!QFileInfo::exists("/usr/share/datasets/fashion-mnist"))
             return;
-        const QStringList budget{"--steps", "40", "--jacobian-weight", "0", "--gain-weight", "0", "--validate-every",
+        // The small models' steps are quick: enough of them that the stop
+        // lands before the end.
+        const QStringList budget{"--steps", "80", "--jacobian-weight", "0", "--gain-weight", "0", "--validate-every",
                                  "1000", "--checkpoint-every", "1000", "--seed", "5", "--threads", "1", "--nproc", "2"};
         const QString classifier = dir_.filePath("resume-classifier.pt");
         QTest::newRow("classify") << QStringList{"init", "--kind", "classifier", "--width", "8", "--output", classifier}
@@ -315,19 +315,21 @@ private Q_SLOTS:
         run.setArguments(QStringList{"train", "--output", stopped} + common);
         run.start();
         QVERIFY(run.waitForStarted());
+        const int steps = common.at(common.indexOf("--steps") + 1).toInt();
+        const QByteArray firstStep = "1/" + QByteArray::number(steps);
         QByteArray err;
         QDeadlineTimer deadline(120000);
-        while (!err.contains("1/40") && !deadline.hasExpired()) {
+        while (!err.contains(firstStep) && !deadline.hasExpired()) {
             run.waitForReadyRead(100);
             err += run.readAllStandardError();
         }
-        QVERIFY2(err.contains("1/40"), err.constData());
+        QVERIFY2(err.contains(firstStep), err.constData());
         QCOMPARE(::kill(pid_t(run.processId()), SIGTERM), 0);
         QVERIFY(run.waitForFinished(120000));
         err += run.readAllStandardError();
         QCOMPARE(run.exitCode(), 143);
         const auto at = QRegularExpression(R"(after step (\d+))").match(QString::fromUtf8(err));
-        QVERIFY2(at.hasMatch() && at.captured(1).toInt() < 40, err.constData());
+        QVERIFY2(at.hasMatch() && at.captured(1).toInt() < steps, err.constData());
 
         const auto resumed = runCli(QStringList{"train", "--output", stopped, "--resume", "--threads", "1", "--nproc", "2"}
                                     + resumeData);
@@ -352,10 +354,12 @@ private Q_SLOTS:
         auto noRank = runCli(base + QStringList{"--world-size", "2"});
         QCOMPARE(noRank.exitCode, 2);
         QVERIFY2(noRank.err.contains("--rank"), qPrintable(noRank.err));
-        auto oddEpisodes = runCli({"train", "--task", "meta", "--output", dir_.filePath("bad.pt"), "--nproc", "2",
-                                   "--episodes-per-step", "3", "--steps", "1"});
-        QVERIFY(oddEpisodes.exitCode != 0);
-        QVERIFY2(oddEpisodes.err.contains("does not divide among 2"), qPrintable(oddEpisodes.err));
+        if (QFileInfo::exists("/usr/share/datasets/fashion-mnist")) { // the meta task reads it first
+            auto oddEpisodes = runCli({"train", "--task", "meta", "--output", dir_.filePath("bad.pt"), "--nproc", "2",
+                                       "--episodes-per-step", "3", "--steps", "1"});
+            QVERIFY(oddEpisodes.exitCode != 0);
+            QVERIFY2(oddEpisodes.err.contains("does not divide among 2"), qPrintable(oddEpisodes.err));
+        }
         QVERIFY(!QFileInfo::exists(dir_.filePath("bad.pt")));
     }
 };

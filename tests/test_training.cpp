@@ -343,6 +343,18 @@ private Q_SLOTS:
                                                           {"fine_tuned_from", "standard.pt (standard, 4432 s)"}};
         QCOMPARE(notes, expected);
 
+        // A model trained by the restoration trainer notes its steps alone; a
+        // fine-tune of a fine-tune keeps the whole line.
+        auto restoration = test::tinyModel(1);
+        restoration->setProvenance("training_steps", "1500");
+        restoration->setProvenance("command", "jiio train --steps 1500");
+        restoration->setProvenance("fine_tuned_from", "init.pt (200 steps)");
+        const std::string restorationPath = dir_.filePath("restoration.pt").toStdString();
+        saveModel(restorationPath, restoration);
+        const std::map<std::string, std::string> chained{
+            {"fine_tuned_from", "restoration.pt (1500 steps), itself fine-tuned from init.pt (200 steps)"}};
+        QCOMPARE(loadModelToFineTune(restorationPath)->config().provenance, chained);
+
         auto fresh = test::tinyClassifier();
         fresh->setProvenance("created_by", "jiio init");
         const std::string freshPath = dir_.filePath("fresh.pt").toStdString();

@@ -75,25 +75,13 @@ private:
     int printedStep_ = -1;
 };
 
-// Such a rank's run; the signal's exit status when one stopped it.
+// Such a rank's run; the signal's exit status when one stopped it, 1 when
+// another rank's stop ended it early.
 int runQuietRank(Trainer& trainer)
 {
     QuietRank quiet;
-    trainer.run(quiet);
-    const int signal = stopSignalReceived();
-    return signal != 0 ? exitStatusForSignal(signal) : 0;
-}
-
-// After a run: when a signal stopped it, says where the checkpoint is and
-// gives the signal's exit status; 0 otherwise.
-int reportStop(const std::string& output, int step)
-{
-    const int signal = stopSignalReceived();
-    if (signal == 0)
-        return 0;
-    std::fprintf(stderr, "\nstopped by %s after step %d; checkpoint written to %s (continue with: jiio train --output %s --resume)\n",
-                 signal == SIGINT ? "SIGINT" : "SIGTERM", step, output.c_str(), output.c_str());
-    return exitStatusForSignal(signal);
+    const auto last = trainer.run(quiet);
+    return quietRankStatus(last.step, trainer.options().steps);
 }
 
 } // namespace
@@ -182,7 +170,7 @@ int runTrain(const QStringList& arguments)
         if (parallel && !parallel->isLeader())
             return runQuietRank(trainer);
         const auto last = trainer.run(bar);
-        return reportStop(output, last.step);
+        return reportStop(output, last.step, trainer.options().steps);
     }
     TrainingOptions options;
     options.steps = intValue(parser, "steps", defaults.steps, 1, 10000000);
@@ -222,7 +210,7 @@ int runTrain(const QStringList& arguments)
     if (parallel && !parallel->isLeader())
         return runQuietRank(trainer);
     const auto last = trainer.run(bar);
-    if (const int status = reportStop(output, last.step))
+    if (const int status = reportStop(output, last.step, trainer.options().steps))
         return status;
     std::printf("\ntrained %d steps; model written to %s (final loss %.5f)\n", last.step, output.c_str(), last.loss);
     if (std::isfinite(trainer.bestValidationPsnr()))

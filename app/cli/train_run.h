@@ -4,6 +4,7 @@
 #include "core/training/trainer.h"
 
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -23,6 +24,31 @@ inline bool reportsProgress(const std::shared_ptr<DataParallel>& parallel)
     return !parallel || parallel->isLeader();
 }
 
+// After a run: when it stopped before its budget (a signal to this process,
+// or another process of a data-parallel run was stopped, which stops them
+// all), says so and where the checkpoint is, and returns the exit status:
+// the signal's, or 1. Returns 0 when the run went to its end.
+inline int reportStop(const std::string& output, int step, int steps)
+{
+    const int signal = stopSignalReceived();
+    if (signal == 0 && step >= steps)
+        return 0;
+    const char* why = signal == SIGINT    ? "by SIGINT"
+                      : signal == SIGTERM ? "by SIGTERM"
+                                          : "because another training process of the run was stopped";
+    std::fprintf(stderr, "\nstopped %s after step %d; checkpoint written to %s (continue with: jiio train --output %s "
+                         "--resume)\n",
+                 why, step, output.c_str(), output.c_str());
+    return signal != 0 ? exitStatusForSignal(signal) : 1;
+}
+
+// The exit status of a rank that reports nothing: as reportStop's.
+inline int quietRankStatus(int step, int steps)
+{
+    const int signal = stopSignalReceived();
+    return signal != 0 ? exitStatusForSignal(signal) : step < steps ? 1 : 0;
+}
+
 // Runs an accuracy-validated trainer (classifier or few-shot), alone or as
 // one rank of `parallel`, to its end or to Ctrl-C / SIGTERM, then says where
 // the model and the best one are. Returns the exit status.
@@ -34,17 +60,12 @@ int runTrainerToEnd(AccuracyTrainer& trainer, const std::shared_ptr<DataParallel
     installStopSignalHandlers();
     if (!reportsProgress(parallel)) {
         QuietRank quiet;
-        trainer.run(quiet);
-        const int signal = stopSignalReceived();
-        return signal != 0 ? exitStatusForSignal(signal) : 0;
+        const auto last = trainer.run(quiet);
+        return quietRankStatus(last.step, trainer.options().steps);
     }
     const auto last = trainer.run(progress);
-    if (const int signal = stopSignalReceived()) {
-        std::fprintf(stderr, "\nstopped after step %d; checkpoint written to %s (continue with: jiio train --output %s "
-                             "--resume)\n",
-                     last.step, output.c_str(), output.c_str());
-        return exitStatusForSignal(signal);
-    }
+    if (const int status = reportStop(output, last.step, trainer.options().steps))
+        return status;
     std::printf("\ntrained %d steps in %.0f s; model written to %s\n", trainer.step(), trainer.trainingSeconds(),
                 output.c_str());
     if (std::isfinite(trainer.bestValidationAccuracy()))

@@ -89,14 +89,22 @@ ModelConfig readModelConfig(const std::string& path)
 DeqModel loadModelToFineTune(const std::string& path)
 {
     DeqModel model = loadModel(path).model;
-    const auto& notes = model->config().provenance;
-    const auto training = notes.find("training");
-    if (training == notes.end())
+    const auto notes = model->config().provenance; // a copy: the notes change below
+    auto note = [&](const char* key) {
+        const auto it = notes.find(key);
+        return it == notes.end() ? std::string() : it->second;
+    };
+    const bool trained = !note("training").empty() || !note("training_steps").empty() || !note("command").empty();
+    if (!trained)
         return model; // a fresh model from `jiio init`: nothing to hand on
-    std::string origin = std::filesystem::path(path).filename().string() + " (" + training->second;
-    if (const auto seconds = notes.find("training_seconds"); seconds != notes.end())
-        origin += ", " + seconds->second + " s";
-    origin += ")";
+    std::string how = note("training");
+    if (how.empty())
+        how = note("training_steps").empty() ? "trained" : note("training_steps") + " steps";
+    if (!note("training_seconds").empty())
+        how += ", " + note("training_seconds") + " s";
+    std::string origin = std::filesystem::path(path).filename().string() + " (" + how + ")";
+    if (!note("fine_tuned_from").empty())
+        origin += ", itself fine-tuned from " + note("fine_tuned_from");
     for (const char* runNote : {"command", "best_step", "best_validation", "validation_accuracy", "wall_time", "card",
                                 "exported_by", "weights_from", "training", "training_seconds", "training_steps"})
         model->eraseProvenance(runNote);

@@ -124,9 +124,11 @@ double ClassifierTrainer::computeGradients()
     std::vector<int64_t> index(size_t(options_.batchSize));
     for (auto& i : index)
         i = draw(random_);
+    int64_t firstRow = 0;
     if (parallel_) { // the global batch was drawn alike everywhere; this rank trains on its rows
         const auto [begin, end] = parallel_->shard(int64_t(index.size()));
         index = std::vector<int64_t>(index.begin() + begin, index.begin() + end);
+        firstRow = begin;
     }
     const auto batch = pick(training_, torch::tensor(index));
     const auto layout = classifierLayout(model_, batch.images);
@@ -137,6 +139,8 @@ double ClassifierTrainer::computeGradients()
         AttackOptions attack = options_.attack;
         attack.randomStart = true;
         attack.seed = random_();
+        attack.startRows = options_.batchSize; // this rank's rows of the whole batch's start
+        attack.startRowOffset = firstRow;
         NullObserver quiet;
         auto attacked = attackClassifier(model_, batch.images, batch.labels, attack, quiet);
         perturbation = attacked.perturbation;
@@ -161,8 +165,9 @@ double ClassifierTrainer::computeGradients()
 
 void ClassifierTrainer::applyGradients(double loss)
 {
-    clippedAdamStep(*optimizer_, model_->parameters(), options_.gradientClip,
-                    cosineLearningRate(options_.learningRate, counters_.step, options_.steps), loss);
+    if (!clippedAdamStep(*optimizer_, model_->parameters(), options_.gradientClip,
+                         cosineLearningRate(options_.learningRate, counters_.step, options_.steps), loss))
+        ++skippedSteps_;
 }
 
 double ClassifierTrainer::validate()
@@ -228,6 +233,7 @@ TrainingProgress ClassifierTrainer::run(TrainingObserver& observer)
     hooks.applyGradients = [this](double loss) { applyGradients(loss); };
     hooks.parameters = model_->parameters();
     hooks.parallel = parallel_;
+    hooks.skippedSteps = [this] { return skippedSteps_; };
     hooks.validate = [this] { return validate(); };
     hooks.saveBest = [this] {
         stampProvenance();

@@ -140,8 +140,9 @@ double MetaTrainer::computeGradients()
 
 void MetaTrainer::applyGradients(double loss)
 {
-    clippedAdamStep(*optimizer_, model_->parameters(), options_.gradientClip,
-                    cosineLearningRate(options_.learningRate, counters_.step, options_.steps), loss);
+    if (!clippedAdamStep(*optimizer_, model_->parameters(), options_.gradientClip,
+                         cosineLearningRate(options_.learningRate, counters_.step, options_.steps), loss))
+        ++skippedSteps_;
 }
 
 double MetaTrainer::validate()
@@ -208,6 +209,7 @@ TrainingProgress MetaTrainer::run(TrainingObserver& observer)
     hooks.applyGradients = [this](double loss) { applyGradients(loss); };
     hooks.parameters = model_->parameters();
     hooks.parallel = parallel_;
+    hooks.skippedSteps = [this] { return skippedSteps_; };
     hooks.validate = [this] { return validate(); };
     hooks.saveBest = [this] {
         stampProvenance();

@@ -78,6 +78,7 @@ private:
     TrainingCounters counters_;
     double lastAdjointResidual_ = std::nan("");
     std::shared_ptr<DataParallel> parallel_;
+    int skippedSteps_ = 0; // updates skipped for a non-finite loss or gradient, this session
 };
 
 } // namespace jiio

@@ -4,6 +4,7 @@
 #include "numbers.h"
 
 #include <algorithm>
+#include <cmath>
 #include <sstream>
 
 namespace jiio {

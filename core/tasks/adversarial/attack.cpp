@@ -19,13 +19,20 @@ InputConstraint constraintOf(AttackNorm norm)
 // in [0, eps] (what attack libraries call a random start).
 torch::Tensor randomStart(const AttackOptions& options, int64_t batch, int64_t size, const torch::TensorOptions& to)
 {
+    const int64_t rows = options.startRows > 0 ? options.startRows : batch;
+    if (options.startRowOffset < 0 || options.startRowOffset + batch > rows)
+        throw Error("the attacked images are not a share of the batch the random start is drawn for");
     auto generator = at::detail::createCPUGenerator(options.seed);
     const auto cpu = torch::TensorOptions().dtype(to.dtype());
-    if (options.norm == AttackNorm::LInf)
-        return (torch::rand({batch, size}, generator, cpu) * 2 - 1).mul_(options.eps).to(to.device());
-    auto direction = torch::randn({batch, size}, generator, cpu);
-    direction = direction / direction.norm(2, 1, true).clamp_min(1e-12);
-    return (direction * torch::rand({batch, 1}, generator, cpu) * options.eps).to(to.device());
+    torch::Tensor start;
+    if (options.norm == AttackNorm::LInf) {
+        start = (torch::rand({rows, size}, generator, cpu) * 2 - 1).mul_(options.eps);
+    } else {
+        auto direction = torch::randn({rows, size}, generator, cpu);
+        direction = direction / direction.norm(2, 1, true).clamp_min(1e-12);
+        start = direction * torch::rand({rows, 1}, generator, cpu) * options.eps;
+    }
+    return start.narrow(0, options.startRowOffset, batch).to(to.device());
 }
 
 } // namespace

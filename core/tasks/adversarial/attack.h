@@ -31,6 +31,12 @@ struct AttackOptions {
     double stepSize = 0;
     bool randomStart = false; // start uniformly inside the ball instead of at the clean image
     uint64_t seed = 0;        // of the random start
+    // When the images are a share of a larger batch (a data-parallel rank's
+    // rows), the random start is drawn for all `startRows` rows and this
+    // share takes its rows from `startRowOffset`: the shares together start
+    // where the whole batch would. 0 rows: the images are the whole batch.
+    int64_t startRows = 0;
+    int64_t startRowOffset = 0;
     FixedPointOptions inner;  // PGD's forward and adjoint solves, and the final forward solve
     double effectiveStepSize() const;
     void validate() const; // throws jiio::Error on a bad radius, budget or step
