@@ -11,6 +11,8 @@
 
 #include <QtTest>
 
+#include <tuple>
+
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -260,6 +262,31 @@ private Q_SLOTS:
         QCOMPARE(leader.exitStatus(), QProcess::NormalExit);
         QCOMPARE(leader.exitCode(), 1);
         QVERIFY2(err.contains("another training process stopped"), err.constData());
+    }
+
+    // Ranks started with different recipes (here another seed, so other
+    // batches) are refused on every rank before the first step.
+    void ranksThatDisagreeAreRefused()
+    {
+        const QString port = QString::number(freePort());
+        const QStringList common{"train", "--init", model_, "--output", dir_.filePath("disagree.pt"), "--data", data_,
+                                 "--steps", "3", "--batch", "2", "--patch", "24", "--threads", "1", "--world-size", "2",
+                                 "--master-port", port, "--dist-timeout", "60"};
+        QProcess leader, follower;
+        for (auto [process, rank, seed] : {std::tuple{&leader, "0", "5"}, std::tuple{&follower, "1", "6"}}) {
+            process->setProgram(cliPath());
+            process->setArguments(common + QStringList{"--rank", rank, "--seed", seed});
+            process->start();
+            QVERIFY(process->waitForStarted());
+        }
+        for (QProcess* process : {&leader, &follower}) {
+            QVERIFY(process->waitForFinished(120000));
+            const QByteArray err = process->readAllStandardError();
+            QCOMPARE(process->exitCode(), 1);
+            QVERIFY2(err.contains("disagree on the run"), err.constData());
+            QVERIFY2(!err.contains("1/3"), err.constData()); // no step was taken
+        }
+        QVERIFY(!QFileInfo::exists(dir_.filePath("disagree.pt")));
     }
 
     // Two ranks stopped by SIGTERM (passed on by --nproc) checkpoint after the

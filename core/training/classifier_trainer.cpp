@@ -233,6 +233,7 @@ TrainingProgress ClassifierTrainer::run(TrainingObserver& observer)
     hooks.applyGradients = [this](double loss) { applyGradients(loss); };
     hooks.parameters = model_->parameters();
     hooks.parallel = parallel_;
+    hooks.run = options_.toText();
     hooks.skippedSteps = [this] { return skippedSteps_; };
     hooks.validate = [this] { return validate(); };
     hooks.saveBest = [this] {

@@ -10,6 +10,8 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
+#include <zlib.h>
+
 #include <chrono>
 
 namespace jiio {
@@ -102,6 +104,26 @@ void DataParallel::broadcastFromLeader(const std::vector<torch::Tensor>& tensors
         }
         return 0;
     });
+}
+
+void DataParallel::checkSameRun(const std::string& run)
+{
+    // The run's CRC-32, all-reduced as its minimum and its maximum: equal
+    // everywhere exactly when every rank computed the same one.
+    const auto checksum = int64_t(crc32(crc32(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(run.data()), uInt(run.size())));
+    const bool same = collective("comparing the ranks' runs", [&] {
+        std::vector<at::Tensor> lowest{torch::tensor({checksum}, torch::kInt64)};
+        std::vector<at::Tensor> highest{torch::tensor({checksum}, torch::kInt64)};
+        c10d::AllreduceOptions minimum, maximum;
+        minimum.reduceOp = c10d::ReduceOp::MIN;
+        maximum.reduceOp = c10d::ReduceOp::MAX;
+        group_->gloo->allreduce(lowest, minimum)->wait();
+        group_->gloo->allreduce(highest, maximum)->wait();
+        return lowest.front().item<int64_t>() == highest.front().item<int64_t>();
+    });
+    if (!same)
+        throw Error("data-parallel training: the training processes disagree on the run (options, seed or step): "
+                    "start every rank with the same command, and resume every rank from the same checkpoint");
 }
 
 DataParallel::StepAgreement DataParallel::averageGradients(const std::vector<torch::Tensor>& parameters, double loss,

@@ -46,6 +46,12 @@ public:
     // Overwrites every tensor with rank 0's values.
     void broadcastFromLeader(const std::vector<torch::Tensor>& tensors);
 
+    // Checks that every rank is about to run the same thing (`run`: the
+    // recipe, seed and step, as text); throws jiio::Error on every rank when
+    // they differ, instead of training on overlapping rows or waiting for a
+    // step that another rank will never take.
+    void checkSameRun(const std::string& run);
+
     struct StepAgreement {
         double meanLoss = 0; // over the ranks
         bool stop = false;   // some rank was asked to stop
