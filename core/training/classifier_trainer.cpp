@@ -228,25 +228,7 @@ ClassifierTrainer ClassifierTrainer::resume(const std::string& checkpointPath, L
 
 TrainingProgress ClassifierTrainer::run(TrainingObserver& observer)
 {
-    TrainingHooks hooks;
-    hooks.computeGradients = [this] { return computeGradients(); };
-    hooks.applyGradients = [this](double loss) { applyGradients(loss); };
-    hooks.parameters = model_->parameters();
-    hooks.parallel = parallel_;
-    hooks.run = options_.toText();
-    hooks.skippedSteps = [this] { return skippedSteps_; };
-    hooks.validate = [this] { return validate(); };
-    hooks.saveBest = [this] {
-        stampProvenance();
-        saveModel(bestModelPath(), model_);
-    };
-    hooks.saveCheckpoint = [this] { saveCheckpoint(); };
-    hooks.adjointResidual = [this] { return lastAdjointResidual_; };
-    hooks.learningRate = [this] { return optimizer_->param_groups().front().options().get_lr(); };
-    hooks.validateEvery = options_.validateEvery;
-    hooks.checkpointEvery = options_.checkpointEvery;
-    hooks.checkpointPath = checkpointPath_;
-    return runTrainingLoop(counters_, hooks, observer);
+    return runTrainingLoop(counters_, accuracyTrainerHooks(*this), observer);
 }
 
 ClassifierData fashionMnistTrainingData(const std::string& folder, int validationImages)

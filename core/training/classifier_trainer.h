@@ -65,6 +65,9 @@ public:
     double trainingSeconds() const { return counters_.seconds; }
 
 private:
+    template <class AccuracyTrainer>
+    friend TrainingHooks accuracyTrainerHooks(AccuracyTrainer& trainer);
+
     double computeGradients();
     void applyGradients(double loss);
     void stampProvenance();

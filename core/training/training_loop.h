@@ -1,4 +1,5 @@
 #pragma once
+#include "models/checkpoint.h"
 #include "training/trainer.h"
 
 #include <functional>
@@ -45,6 +46,33 @@ struct TrainingHooks {
 // data-parallel run the ranks start from rank 0's parameters, stop together
 // when any of them is asked to, and only rank 0 validates, logs and writes.
 TrainingProgress runTrainingLoop(TrainingCounters& counters, const TrainingHooks& hooks, TrainingObserver& observer);
+
+// The loop's hooks for a trainer built the usual way (ClassifierTrainer,
+// MetaTrainer; each names this a friend): its model, Adam optimiser,
+// options, counters, data-parallel run and checkpoint path.
+template <class AccuracyTrainer>
+TrainingHooks accuracyTrainerHooks(AccuracyTrainer& trainer)
+{
+    TrainingHooks hooks;
+    hooks.computeGradients = [&trainer] { return trainer.computeGradients(); };
+    hooks.applyGradients = [&trainer](double loss) { trainer.applyGradients(loss); };
+    hooks.parameters = trainer.model_->parameters();
+    hooks.parallel = trainer.parallel_;
+    hooks.run = trainer.options_.toText();
+    hooks.skippedSteps = [&trainer] { return trainer.skippedSteps_; };
+    hooks.validate = [&trainer] { return trainer.validate(); };
+    hooks.saveBest = [&trainer] {
+        trainer.stampProvenance();
+        saveModel(trainer.bestModelPath(), trainer.model_);
+    };
+    hooks.saveCheckpoint = [&trainer] { trainer.saveCheckpoint(); };
+    hooks.adjointResidual = [&trainer] { return trainer.lastAdjointResidual_; };
+    hooks.learningRate = [&trainer] { return trainer.optimizer_->param_groups().front().options().get_lr(); };
+    hooks.validateEvery = trainer.options_.validateEvery;
+    hooks.checkpointEvery = trainer.options_.checkpointEvery;
+    hooks.checkpointPath = trainer.checkpointPath_;
+    return hooks;
+}
 
 // "<stem>-best<ext>" beside a checkpoint.
 std::string bestModelPathFor(const std::string& checkpointPath);
