@@ -75,15 +75,6 @@ private:
     int printedStep_ = -1;
 };
 
-// Such a rank's run; the signal's exit status when one stopped it, 1 when
-// another rank's stop ended it early.
-int runQuietRank(Trainer& trainer)
-{
-    QuietRank quiet;
-    const auto last = trainer.run(quiet);
-    return quietRankStatus(last.step, trainer.options().steps);
-}
-
 } // namespace
 
 int runTrain(const QStringList& arguments)

@@ -42,11 +42,15 @@ inline int reportStop(const std::string& output, int step, int steps)
     return signal != 0 ? exitStatusForSignal(signal) : 1;
 }
 
-// The exit status of a rank that reports nothing: as reportStop's.
-inline int quietRankStatus(int step, int steps)
+// Runs a rank that reports nothing (any trainer); its exit status is
+// reportStop's: the signal's, 1 when another rank's stop ended it early.
+template <class AnyTrainer>
+int runQuietRank(AnyTrainer& trainer)
 {
+    QuietRank quiet;
+    const auto last = trainer.run(quiet);
     const int signal = stopSignalReceived();
-    return signal != 0 ? exitStatusForSignal(signal) : step < steps ? 1 : 0;
+    return signal != 0 ? exitStatusForSignal(signal) : last.step < trainer.options().steps ? 1 : 0;
 }
 
 // Runs an accuracy-validated trainer (classifier or few-shot), alone or as
@@ -58,11 +62,8 @@ int runTrainerToEnd(AccuracyTrainer& trainer, const std::shared_ptr<DataParallel
 {
     trainer.useDataParallel(parallel);
     installStopSignalHandlers();
-    if (!reportsProgress(parallel)) {
-        QuietRank quiet;
-        const auto last = trainer.run(quiet);
-        return quietRankStatus(last.step, trainer.options().steps);
-    }
+    if (!reportsProgress(parallel))
+        return runQuietRank(trainer);
     const auto last = trainer.run(progress);
     if (const int status = reportStop(output, last.step, trainer.options().steps))
         return status;

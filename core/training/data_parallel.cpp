@@ -106,8 +106,9 @@ void DataParallel::broadcastFromLeader(const std::vector<torch::Tensor>& tensors
     });
 }
 
-void DataParallel::checkSameRun(const std::string& run)
+void DataParallel::startRun(const std::string& recipe, int step, const std::vector<torch::Tensor>& parameters)
 {
+    const std::string run = recipe + "\nstep = " + std::to_string(step);
     // The run's CRC-32, all-reduced as its minimum and its maximum: equal
     // everywhere exactly when every rank computed the same one.
     const auto checksum = int64_t(crc32(crc32(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(run.data()), uInt(run.size())));
@@ -124,6 +125,7 @@ void DataParallel::checkSameRun(const std::string& run)
     if (!same)
         throw Error("data-parallel training: the training processes disagree on the run (options, seed or step): "
                     "start every rank with the same command, and resume every rank from the same checkpoint");
+    broadcastFromLeader(parameters);
 }
 
 DataParallel::StepAgreement DataParallel::averageGradients(const std::vector<torch::Tensor>& parameters, double loss,

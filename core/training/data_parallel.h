@@ -46,11 +46,13 @@ public:
     // Overwrites every tensor with rank 0's values.
     void broadcastFromLeader(const std::vector<torch::Tensor>& tensors);
 
-    // Checks that every rank is about to run the same thing (`run`: the
-    // recipe, seed and step, as text); throws jiio::Error on every rank when
-    // they differ, instead of training on overlapping rows or waiting for a
-    // step that another rank will never take.
-    void checkSameRun(const std::string& run);
+    // Before the first step of a run (or of a resumed one): checks that every
+    // rank is about to run the same `recipe` (options and seed, as text) from
+    // the same `step`, and throws jiio::Error on every rank when not, instead
+    // of training on overlapping rows or waiting for a step that another rank
+    // will never take; then gives every rank rank 0's `parameters`
+    // (identical already when every rank read the same file; now certainly).
+    void startRun(const std::string& recipe, int step, const std::vector<torch::Tensor>& parameters);
 
     struct StepAgreement {
         double meanLoss = 0; // over the ranks

@@ -360,11 +360,8 @@ TrainingProgress Trainer::run(TrainingObserver& observer)
     progress.step = step_;
     const auto start = std::chrono::steady_clock::now();
     const int firstStep = step_;
-    if (parallel_) {
-        parallel_->checkSameRun(options_.toText() + "\nstep = " + std::to_string(step_));
-        // Identical already when every rank read the same file; now certainly.
-        parallel_->broadcastFromLeader(model_->parameters());
-    }
+    if (parallel_)
+        parallel_->startRun(options_.toText(), step_, model_->parameters());
     std::optional<TrainingLog> log;
     if (isLeader())
         log.emplace(checkpointPath_, step_, "validation_psnr_db");

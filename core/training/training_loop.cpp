@@ -19,11 +19,8 @@ TrainingProgress runTrainingLoop(TrainingCounters& counters, const TrainingHooks
     const int firstStep = counters.step;
     const auto& parallel = hooks.parallel;
     const bool leader = !parallel || parallel->isLeader();
-    if (parallel) {
-        parallel->checkSameRun(hooks.run + "\nstep = " + std::to_string(counters.step));
-        // Identical already when every rank read the same file; now certainly.
-        parallel->broadcastFromLeader(hooks.parameters);
-    }
+    if (parallel)
+        parallel->startRun(hooks.run, counters.step, hooks.parameters);
     std::optional<TrainingLog> log;
     if (leader)
         log.emplace(hooks.checkpointPath, counters.step, "validation_accuracy_percent");

@@ -28,7 +28,7 @@ struct TrainingHooks {
     std::function<void(double loss)> applyGradients;
     std::vector<torch::Tensor> parameters;  // averaged and broadcast across ranks
     std::shared_ptr<DataParallel> parallel; // null: one process
-    std::string run; // what every rank must agree on: recipe and seed (the step is added)
+    std::string run; // the recipe every rank must agree on (options and seed, as text)
     std::function<double()> validate;       // accuracy in percent, higher is better
     std::function<void()> saveBest;         // the model at a new best validation
     std::function<void()> saveCheckpoint;
