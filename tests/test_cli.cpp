@@ -160,7 +160,8 @@ private Q_SLOTS:
         expectSuccess(runCli({"init", "--kind", "classifier", "--width", "8", "--output", untrained}));
         const QString trained = path("classifier-trained.pt");
         const auto train = runCli({"train", "--task", "classify", "--init", untrained, "--output", trained, "--steps",
-                                   "3", "--batch", "8", "--validate-every", "3", "--checkpoint-every", "3"});
+                                   "3", "--batch", "8", "--validate-every", "3", "--checkpoint-every", "3",
+                                   "--device", "cpu"});
         expectSuccess(train);
         QVERIFY2(train.err.contains("validation accuracy"), qPrintable(train.err));
         QVERIFY2(runCli({"info", trained}).out.contains("kind = classifier"), "info names the kind");
@@ -431,8 +432,8 @@ private Q_SLOTS:
     }
 
     // --device: the CPU works; a device the build or machine lacks, or a
-    // name that is no device, is one clear line and a non-zero exit; a task
-    // that keeps to the CPU says so.
+    // name that is no device, is one clear line and a non-zero exit, on every
+    // command that computes (training refuses it before writing anything).
     void deviceOptionPlacesTheSolveOrSaysWhyNot()
     {
         const QString input = write("device-in.png", makePicture(32, 32, 3, CV_8U));
@@ -444,8 +445,21 @@ private Q_SLOTS:
         expectCleanFailure(runCli(restore + QStringList{"--device", "cuda:x"}), "unknown device 'cuda:x'");
         if (!torch::cuda::is_available())
             expectCleanFailure(runCli(restore + QStringList{"--device", "cuda"}), "CUDA was asked for");
-        expectCleanFailure(runCli({"eval", "--task", "meta", "--device", "cuda:0"}), "--device is for --task restore");
         expectCleanFailure(runCli({"bench", "--model", rgbModel_, "--device", "gpu"}), "unknown device 'gpu'");
+        expectCleanFailure(runCli({"eval", "--task", "meta", "--device", "gpu"}), "unknown device 'gpu'");
+        expectCleanFailure(runCli({"eval", "--task", "adversarial", "--device", "gpu"}), "unknown device 'gpu'");
+        expectCleanFailure(runCli({"attack", "--model", rgbModel_, "--input", input, "--output", path("a.png"),
+                                   "--device", "gpu"}),
+                           "unknown device 'gpu'");
+        const QString never = path("device-train.pt");
+        expectCleanFailure(runCli({"train", "--output", never, "--init", rgbModel_, "--device", "gpu"}),
+                           "unknown device 'gpu'");
+        if (!torch::cuda::is_available()) {
+            expectCleanFailure(runCli({"train", "--output", never, "--init", rgbModel_, "--device", "cuda"}),
+                               "CUDA was asked for");
+            expectCleanFailure(runCli({"eval", "--task", "meta", "--device", "cuda:0"}), "CUDA was asked for");
+        }
+        QVERIFY(!QFileInfo::exists(never));
     }
 
     void benchBreakdownAccountsForTheIteration()
@@ -611,7 +625,7 @@ private Q_SLOTS:
         QVERIFY(info.out.contains("provenance.command = jiio train ..."));
         QVERIFY(info.out.contains("provenance.training_steps = 2"));
         expectCleanFailure(runCli({"train", "--output", path("t.pt"), "--data", path("no-such-folder")}),
-                           "does not exist");
+                           "neither an image folder nor an image file");
     }
 
     // A signal stops training after the step it is in, with a checkpoint, a

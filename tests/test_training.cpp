@@ -393,6 +393,10 @@ private Q_SLOTS:
         QCOMPARE(resumed.options().steps, 6);
         QCOMPARE(resumed.options().learningRate, options.learningRate);
         QCOMPARE(resumed.options().jiio.alphaX, options.jiio.alphaX);
+        // Placing the run (as `jiio train --device` does) carries Adam's
+        // moments through their archive: on the CPU a round trip that must
+        // change nothing below.
+        resumed.placeOn(torch::Device(torch::kCPU));
         Recorder rest;
         resumed.run(rest);
 
@@ -550,6 +554,17 @@ private Q_SLOTS:
 
         QTemporaryDir empty;
         QVERIFY_THROWS_EXCEPTION(Error, ImageFolderSource({empty.path().toStdString()}, 3, 32, 4, [](auto&&) {}));
+
+        // Files named one by one join the pool where they stand: the folder's six usable
+        // images, then two files, split as one list of eight (the fifth held out).
+        const auto picked = splitImageFolders({folder.path().toStdString(), folder.filePath("img0.png").toStdString(),
+                                               folder.filePath("img1.png").toStdString()},
+                                              32, [](auto&&) {});
+        QCOMPARE(int(picked.training.size()), 7);
+        QCOMPARE(int(picked.validation.size()), 1);
+        QCOMPARE(picked.training.back(), folder.filePath("img1.png").toStdString());
+        QVERIFY_THROWS_EXCEPTION(Error, splitImageFolders({folder.filePath("missing.png").toStdString()}, 32,
+                                                          [](auto&&) {}));
     }
 
     void fashionMnistFromTheDebianPackage()

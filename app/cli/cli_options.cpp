@@ -141,9 +141,14 @@ void addDeviceOption(QCommandLineParser& parser)
     parser.addOption({"device", "Where to compute: cpu (default), cuda (the first GPU) or cuda:N.", "D", "cpu"});
 }
 
+torch::Device deviceFrom(const QCommandLineParser& parser)
+{
+    return parseDevice(toStd(parser.value("device")));
+}
+
 void placeModelOnDevice(const QCommandLineParser& parser, DeqModel& model)
 {
-    placeModel(model, parseDevice(toStd(parser.value("device"))));
+    placeModel(model, deviceFrom(parser));
 }
 
 void applyRuntimeOptions(const QCommandLineParser& parser)

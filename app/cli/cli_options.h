@@ -39,8 +39,10 @@ void addRuntimeOptions(QCommandLineParser& parser);
 void applyRuntimeOptions(const QCommandLineParser& parser);
 // --device for commands whose solves follow their model to any device.
 void addDeviceOption(QCommandLineParser& parser);
-// Moves the model to --device (checked: a GPU the build or machine lacks is
+// The device --device names (checked: a GPU the build or machine lacks is
 // refused with a sentence saying which).
+torch::Device deviceFrom(const QCommandLineParser& parser);
+// Moves the model to --device, checked as deviceFrom does.
 void placeModelOnDevice(const QCommandLineParser& parser, DeqModel& model);
 
 std::string toStd(const QString& text);

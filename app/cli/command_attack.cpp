@@ -7,6 +7,7 @@
 #include "core/io/fashion_mnist.h"
 #include "core/io/image_io.h"
 #include "core/models/checkpoint.h"
+#include "core/models/model_device.h"
 #include "core/tasks/adversarial/attack.h"
 
 #include <opencv2/imgproc.hpp>
@@ -84,9 +85,11 @@ int runAttack(const QStringList& arguments)
         {"trace", "Write the per-iteration trace as CSV.", "file.csv"},
     });
     addRuntimeOptions(parser);
+    addDeviceOption(parser);
     if (!parseOrHelp(parser, arguments, "Find an adversarial perturbation of an image against a DEQ classifier."))
         return 0;
     applyRuntimeOptions(parser);
+    deviceFrom(parser); // a device this build or machine lacks is refused before anything is read
     const std::string modelPath = toStd(requireValue(parser, "model"));
     const std::string inputPath = toStd(requireValue(parser, "input"));
     const std::string outputPath = toStd(requireValue(parser, "output"));
@@ -101,12 +104,14 @@ int runAttack(const QStringList& arguments)
     auto loaded = loadModel(modelPath);
     if (loaded.config.kind != ModelKind::Classifier)
         throw Error("'" + modelPath + "' is a " + toString(loaded.config.kind) + " model; attacks need a classifier");
-    const auto clean = classifierInput(readImage(inputPath), loaded.config);
+    placeModelOnDevice(parser, loaded.model);
+    const auto clean = classifierInput(readImage(inputPath), loaded.config).to(modelDevice(loaded.model));
     const auto layout = classifierLayout(loaded.model, clean);
-    const auto cleanResult = classifyAt(loaded.model, layout, torch::zeros({1, layout.latentSize}), options.inner);
+    const auto cleanResult =
+        classifyAt(loaded.model, layout, torch::zeros({1, layout.latentSize}, clean.options()), options.inner);
     const int64_t label = parser.isSet("label") ? intValue(parser, "label", 0, 0, loaded.config.classes - 1)
                                                 : cleanResult.logits.argmax(1).item<int64_t>();
-    const auto labels = torch::full({1}, label, torch::kInt64);
+    const auto labels = torch::full({1}, label, clean.options().dtype(torch::kInt64));
 
     installStopSignalHandlers(); // Ctrl-C: the perturbation so far is still written
     std::fprintf(stderr, "attacking %s: %s, %d iteration(s)...\n", inputPath.c_str(), toString(options.solver).c_str(),
@@ -118,7 +123,7 @@ int runAttack(const QStringList& arguments)
         classifyAt(loaded.model, layout, (written - clean).permute({0, 2, 3, 1}).reshape({1, -1}), options.inner);
 
     ImageData output;
-    const auto plane = written[0].permute({1, 2, 0}).contiguous();
+    const auto plane = written[0].permute({1, 2, 0}).to(torch::kCPU).contiguous();
     output.color = cv::Mat(int(plane.size(0)), int(plane.size(1)), CV_32FC(int(plane.size(2))), plane.data_ptr())
                        .clone();
     writeImage(outputPath, output);

@@ -28,7 +28,8 @@ int runEval(const QStringList& arguments)
         {"model", "Checkpoint (default: the shipped restoration model for --channels).", "file"},
         {"channels", "1 or 3 (default 3) when --model is not given.", "C"},
         {"data",
-         "Folder whose held-out (validation) images are used; repeatable, pooled and split as 'jiio train --data' "
+         "Folder (or image file) whose held-out (validation) images are used; repeatable, pooled and split as "
+         "'jiio train --data' "
          "does (default: OpenCV's samples; for a generative model the Fashion-MNIST folder, whose test images are "
          "used).",
          "folder"},
@@ -49,9 +50,8 @@ int runEval(const QStringList& arguments)
     if (!parseOrHelp(parser, arguments, "Compare a model with classical restoration (PSNR, SSIM, time)."))
         return 0;
     applyRuntimeOptions(parser);
+    deviceFrom(parser); // a device this build or machine lacks is refused before any model or data is read
     const QString task = parser.value("task");
-    if (parser.value("device") != "cpu" && task != "restore")
-        throw UsageError("--device is for --task restore; adversarial and meta evaluation run on the CPU");
     if (task == "adversarial")
         return runAdversarialEval(parser);
     if (task == "meta")

@@ -63,6 +63,7 @@ int runAdversarialEval(const QCommandLineParser& parser)
     if (loaded.config.kind != ModelKind::Classifier)
         throw UsageError("'" + modelPath + "' is a " + toString(loaded.config.kind)
                          + " model; --task adversarial evaluates classifiers");
+    placeModelOnDevice(parser, loaded.model);
     const std::string jsonPath = toStd(parser.value("json"));
     if (!jsonPath.empty())
         checkWritableLocation(jsonPath);
@@ -97,6 +98,7 @@ int runAdversarialEval(const QCommandLineParser& parser)
             source = loadModel(sourcePath).model;
             if (source->config().kind != ModelKind::Classifier)
                 throw UsageError("--transfer-from needs a classifier");
+            placeModelOnDevice(parser, source);
             sourceName = fileName(sourcePath);
         }
     }

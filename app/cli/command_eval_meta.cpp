@@ -32,6 +32,7 @@ int runMetaEval(const QCommandLineParser& parser)
     if (loaded.config.kind != ModelKind::FewShot)
         throw UsageError("'" + modelPath + "' is a " + toString(loaded.config.kind)
                          + " model; --task meta evaluates few-shot models (jiio init --kind fewshot)");
+    placeModelOnDevice(parser, loaded.model);
     const std::string jsonPath = toStd(parser.value("json"));
     if (!jsonPath.empty())
         checkWritableLocation(jsonPath);

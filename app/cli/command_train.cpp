@@ -105,7 +105,8 @@ int runTrain(const QStringList& arguments)
         {"init", "Start from this model (default: a new one; see 'jiio init' for its options).", "file"},
         {"resume", "Continue the run saved in --output."},
         {"data",
-         "Training data: a folder of images (repeat the option for several; each is split by image), "
+         "Training data: a folder of images or one image file (repeat the option for several; the images are "
+         "pooled in the order given and split by image), "
          "'fashion-mnist' or a folder with its IDX files (default: OpenCV's sample images for restoration models, "
          "Fashion-MNIST for generative ones).",
          "data"},
@@ -127,8 +128,10 @@ int runTrain(const QStringList& arguments)
     });
     addDataParallelOptions(parser);
     addRuntimeOptions(parser);
+    addDeviceOption(parser);
     if (!parseOrHelp(parser, arguments, "Train a model through JIIO with implicit gradients."))
         return 0;
+    deviceFrom(parser); // a device this build or machine lacks is refused before anything starts
     if (const auto status = runLocalRanks(parser, arguments))
         return *status;
     applyRuntimeOptions(parser);
@@ -153,6 +156,7 @@ int runTrain(const QStringList& arguments)
         return trainClassifier(parser, output, task == "adversarial", bar);
     if (parser.isSet("resume")) {
         auto trainer = Trainer::resume(output, makeTrainingSource(data, readModelConfig(output), patch, warn));
+        trainer.placeOn(deviceFrom(parser));
         const auto parallel = joinDataParallelRun(parser);
         trainer.useDataParallel(parallel);
         if (!parallel || parallel->isLeader())
@@ -195,6 +199,7 @@ int runTrain(const QStringList& arguments)
     std::fprintf(stderr, "training a %s model on %s, %lld parameters\n", toString(config.kind).c_str(),
                  source->describe().c_str(), (long long)model->parameterCount());
     Trainer trainer(model, options, std::move(source), output);
+    trainer.placeOn(deviceFrom(parser));
     const auto parallel = joinDataParallelRun(parser);
     trainer.useDataParallel(parallel);
     installStopSignalHandlers();

@@ -53,13 +53,15 @@ int runQuietRank(AnyTrainer& trainer)
     return signal != 0 ? exitStatusForSignal(signal) : last.step < trainer.options().steps ? 1 : 0;
 }
 
-// Runs an accuracy-validated trainer (classifier or few-shot), alone or as
-// one rank of `parallel`, to its end or to Ctrl-C / SIGTERM, then says where
-// the model and the best one are. Returns the exit status.
+// Runs an accuracy-validated trainer (classifier or few-shot) on `device`,
+// alone or as one rank of `parallel`, to its end or to Ctrl-C / SIGTERM, then
+// says where the model and the best one are. Returns the exit status.
 template <class AccuracyTrainer>
-int runTrainerToEnd(AccuracyTrainer& trainer, const std::shared_ptr<DataParallel>& parallel,
-                    const std::string& output, TrainingObserver& progress)
+int runTrainerToEnd(AccuracyTrainer& trainer, const torch::Device& device,
+                    const std::shared_ptr<DataParallel>& parallel, const std::string& output,
+                    TrainingObserver& progress)
 {
+    trainer.placeOn(device);
     trainer.useDataParallel(parallel);
     installStopSignalHandlers();
     if (!reportsProgress(parallel))

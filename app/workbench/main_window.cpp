@@ -192,6 +192,9 @@ void MainWindow::buildUi()
     panelLayout->addWidget(settings_);
     panelLayout->addStretch();
     settings_->setDevices(torch::cuda::is_available() ? QStringList{"cpu", "cuda"} : QStringList{"cpu"});
+    // Training runs compute where solves do.
+    connect(settings_, &widgets::SolverSettingsPanel::changed, training_,
+            [this] { training_->setDevice(settings_->values().device); });
     auto* dock = new QDockWidget(tr("Problem and solver"));
     dock->setObjectName("settingsDock");
     dock->setWidget(panel);

@@ -294,6 +294,7 @@ TrainingJob TrainingView::job() const
     job.validateEvery = validateEvery_->value();
     job.checkpointEvery = validateEvery_->value();
     job.checkpointPath = output_->text();
+    job.device = device_;
     return job;
 }
 

@@ -29,6 +29,8 @@ public:
 
     TrainingJob job() const;     // the form as a job
     void setJob(const TrainingJob& job);
+    // Where runs compute: the device chosen in the solver settings.
+    void setDevice(const QString& device) { device_ = device; }
     // The form is kept in QSettings between sessions (saved at each start).
     void loadSettings();
     void saveSettings() const;
@@ -62,6 +64,7 @@ Q_SIGNALS:
     void jobRequested(const jiio::workbench::TrainingJob& job);
 
 private:
+    QString device_ = "cpu";
     void buildForm();
     void launch(const TrainingJob& job);
     void onProgress(const TrainingStatus& status);

@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "core/io/tensor_image.h"
 #include "core/models/checkpoint.h"
+#include "core/models/model_device.h"
 #include "core/training/trainer.h"
 
 #include <QPainter>
@@ -115,6 +116,7 @@ void TrainingWorker::train(const TrainingJob& job)
                                                 makeTrainingSource(dataFolders(job.data), config, job.patchSize, warn),
                                                 job.checkpointPath.toStdString());
         }
+        trainer->placeOn(parseDevice(job.device.toStdString()));
         const auto& config = trainer->model()->config();
         Q_EMIT started(tr("Training a %1 model (%2 parameters) from step %3 of %4")
                            .arg(QString::fromStdString(toString(config.kind)))

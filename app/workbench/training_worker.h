@@ -29,6 +29,7 @@ struct TrainingJob {
     int validateEvery = 50;
     int checkpointEvery = 50;
     int seed = 0;
+    QString device = "cpu";     // where it computes: "cpu", "cuda" or "cuda:N" (the solver settings' choice)
 };
 
 struct TrainingStatus {

@@ -2,6 +2,7 @@
 
 #include "error.h"
 #include "evaluation/equilibrium_trace.h"
+#include "models/model_device.h"
 #include "numbers.h"
 
 #include <nlohmann/json.hpp>
@@ -49,7 +50,7 @@ torch::Tensor survivePgd(DeqModel& model, const torch::Tensor& images, const tor
                          const AdversarialEvalOptions& options, double eps, int steps, int restarts, uint64_t seed)
 {
     NullObserver quiet;
-    auto alive = torch::ones({images.size(0)}, torch::kBool);
+    auto alive = torch::ones({images.size(0)}, images.options().dtype(torch::kBool));
     for (int r = 0; r < restarts; ++r) {
         const auto index = alive.nonzero().flatten();
         if (index.numel() == 0)
@@ -125,6 +126,7 @@ AdversarialReport evaluateRobustness(DeqModel& model, const std::string& modelNa
     if (options.restarts < 1 || options.pgdSteps < 1 || options.batch < 1)
         throw Error("the evaluation needs at least one PGD step, one restart and a batch of one");
     model->eval();
+    const auto device = modelDevice(model); // the test images go where the model computes
     const auto solve = solveOptions(options);
     AdversarialReport report;
     report.model = modelName;
@@ -145,8 +147,8 @@ AdversarialReport evaluateRobustness(DeqModel& model, const std::string& modelNa
         const int64_t count = std::min<int64_t>(options.batch, test.size() - first);
         tell("attacking images " + std::to_string(first + 1) + "-" + std::to_string(first + count) + " of "
              + std::to_string(test.size()));
-        const auto images = test.images.narrow(0, first, count);
-        const auto labels = test.labels.narrow(0, first, count);
+        const auto images = test.images.narrow(0, first, count).to(device);
+        const auto labels = test.labels.narrow(0, first, count).to(device);
         const auto seed = options.seed * 1000003 + uint64_t(first);
         const auto zero = torch::zeros({count, images[0].numel()}, images.options());
         const auto cleanCorrect = correctAt(model, images, labels, zero, solve);
@@ -187,8 +189,8 @@ AdversarialReport evaluateRobustness(DeqModel& model, const std::string& modelNa
 
     const int64_t sweepCount = std::min<int64_t>(options.sweepImages, test.size());
     tell("eps sweep on " + std::to_string(sweepCount) + " images");
-    const auto sweepImages = test.images.narrow(0, 0, sweepCount);
-    const auto sweepLabels = test.labels.narrow(0, 0, sweepCount);
+    const auto sweepImages = test.images.narrow(0, 0, sweepCount).to(device);
+    const auto sweepLabels = test.labels.narrow(0, 0, sweepCount).to(device);
     const auto sweepClean = correctAt(model, sweepImages, sweepLabels,
                                       torch::zeros({sweepCount, sweepImages[0].numel()}, sweepImages.options()), solve);
     for (const double eps : options.epsGrid.empty() ? defaultGrid(options.norm) : options.epsGrid) {
@@ -202,7 +204,8 @@ AdversarialReport evaluateRobustness(DeqModel& model, const std::string& modelNa
     const int64_t compared = std::min<int64_t>(options.comparisonImages, test.size());
     tell("timing JIIO against PGD on " + std::to_string(compared) + " images");
     report.comparison =
-        compareAttacks(model, test.images.narrow(0, 0, compared), test.labels.narrow(0, 0, compared), options);
+        compareAttacks(model, test.images.narrow(0, 0, compared).to(device), test.labels.narrow(0, 0, compared).to(device),
+                       options);
     return report;
 }
 

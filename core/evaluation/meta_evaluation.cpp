@@ -2,6 +2,7 @@
 
 #include "error.h"
 #include "evaluation/equilibrium_trace.h"
+#include "models/model_device.h"
 #include "numbers.h"
 #include "tasks/meta/task_objective.h"
 
@@ -80,7 +81,8 @@ void timeInnerLoops(DeqModel& model, const FewShotPool& pool, MetaSetting& setti
     } naiveReached, jiioReached;
     for (int e = 0; e < options.timingEpisodes; ++e) {
         const std::vector<Episode> episode{drawEpisode(pool, setting.ways, setting.shots, options.queries,
-                                                       options.seed * 7919 + 1000003 + uint64_t(e))};
+                                                       options.seed * 7919 + 1000003 + uint64_t(e),
+                                                       modelDevice(model))};
         const auto support = supportRows(episode);
         const auto layout = fewShotLayout(model, support.images);
         const TaskObjective objective(support.labels, support.ways, options.adaptation.lambdaFor(model),
@@ -146,7 +148,8 @@ MetaSetting evaluateSetting(DeqModel& model, const FewShotPool& pool, const std:
         const int count = std::min(options.batchEpisodes, options.episodes - first);
         std::vector<Episode> episodes;
         for (int e = 0; e < count; ++e)
-            episodes.push_back(drawEpisode(pool, ways, shots, options.queries, options.seed * 7919 + uint64_t(first + e)));
+            episodes.push_back(drawEpisode(pool, ways, shots, options.queries, options.seed * 7919 + uint64_t(first + e),
+                                           modelDevice(model)));
         const auto support = supportRows(episodes);
         const auto queries = queryRows(episodes);
         auto accuracyWith = [&](const torch::Tensor& tasks) {

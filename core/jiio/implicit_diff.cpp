@@ -1,6 +1,7 @@
 #include "jiio/implicit_diff.h"
 
 #include "models/frozen_parameters.h"
+#include "models/model_device.h"
 
 namespace jiio {
 
@@ -106,7 +107,7 @@ torch::Tensor jacobianFrobeniusEstimate(const CellGraph& graph, int probes)
     torch::AutoGradMode enableGrad(true);
     torch::Tensor total = torch::zeros({graph.state.size(0)}, graph.state.options());
     for (int i = 0; i < probes; ++i) {
-        auto probe = torch::randn_like(graph.image);
+        auto probe = randnLikeFromCpu(graph.image);
         auto vjp = torch::autograd::grad({graph.image}, {graph.state}, {probe}, /*retain_graph=*/true,
                                          /*create_graph=*/true)[0];
         total = total + vjp.square().sum(1);
@@ -124,7 +125,7 @@ torch::Tensor jacobianGainEstimate(const CellGraph& graph, int iterations)
 {
     torch::AutoGradMode enableGrad(true);
     auto unit = [](const torch::Tensor& v) { return v / v.norm(2, 1, true).clamp_min(1e-12); };
-    auto direction = unit(torch::randn_like(graph.image));
+    auto direction = unit(randnLikeFromCpu(graph.image));
     for (int i = 0; i < iterations; ++i) {
         auto image = torch::autograd::grad({graph.image}, {graph.state}, {direction}, /*retain_graph=*/true)[0];
         direction = unit(image.detach());

@@ -22,7 +22,9 @@ torch::serialize::InputArchive openArchive(const std::string& path)
         throw Error("cannot read model '" + path + "': the file is corrupt or not a JIIO checkpoint (" + problem + ")");
     torch::serialize::InputArchive archive;
     try {
-        archive.load_from(path);
+        // Onto the CPU whatever device wrote it (a run trained on a GPU
+        // checkpoints its tensors there): commands place the model after.
+        archive.load_from(path, torch::Device(torch::kCPU));
     } catch (const std::exception&) {
         throw Error("cannot read model '" + path + "': the file is corrupt or not a JIIO checkpoint");
     }

@@ -57,6 +57,11 @@ void placeModel(DeqModel& model, const torch::Device& device)
         model->to(device);
 }
 
+torch::Tensor randnLikeFromCpu(const torch::Tensor& like)
+{
+    return torch::randn(like.sizes(), like.options().device(torch::kCPU)).to(like.device());
+}
+
 torch::Device modelDevice(const DeqModel& model)
 {
     const auto parameters = model->parameters();

@@ -17,4 +17,9 @@ void placeModel(DeqModel& model, const torch::Device& device);
 // Where the model's parameters are.
 torch::Device modelDevice(const DeqModel& model);
 
+// Standard normal noise shaped like `like` and on its device, drawn from the
+// CPU generator: the one training checkpoints save, so that a run resumes
+// exactly and draws the same numbers on any device.
+torch::Tensor randnLikeFromCpu(const torch::Tensor& like);
+
 } // namespace jiio

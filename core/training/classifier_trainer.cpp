@@ -3,6 +3,7 @@
 #include "error.h"
 #include "jiio/implicit_diff.h"
 #include "models/checkpoint.h"
+#include "models/model_device.h"
 #include "numbers.h"
 #include "training/data_parallel.h"
 #include "training/training_state.h"
@@ -17,9 +18,10 @@ namespace {
 
 constexpr int64_t kValidationBatch = 500;
 
-LabelledImages pick(const LabelledImages& set, const torch::Tensor& index)
+// The rows `index` of `set`, on `device`.
+LabelledImages pick(const LabelledImages& set, const torch::Tensor& index, const torch::Device& device)
 {
-    return {set.images.index_select(0, index), set.labels.index_select(0, index)};
+    return {set.images.index_select(0, index).to(device), set.labels.index_select(0, index).to(device)};
 }
 
 torch::Tensor crossEntropyMean(const torch::Tensor& logits, const torch::Tensor& labels)
@@ -117,6 +119,11 @@ void ClassifierTrainer::useDataParallel(std::shared_ptr<DataParallel> parallel)
     parallel_ = std::move(parallel);
 }
 
+void ClassifierTrainer::placeOn(const torch::Device& device)
+{
+    placeTraining(model_, *optimizer_, device);
+}
+
 double ClassifierTrainer::computeGradients()
 {
     model_->train();
@@ -130,7 +137,7 @@ double ClassifierTrainer::computeGradients()
         index = std::vector<int64_t>(index.begin() + begin, index.begin() + end);
         firstRow = begin;
     }
-    const auto batch = pick(training_, torch::tensor(index));
+    const auto batch = pick(training_, torch::tensor(index), modelDevice(model_));
     const auto layout = classifierLayout(model_, batch.images);
 
     torch::Tensor perturbation = torch::zeros({batch.images.size(0), layout.latentSize}, batch.images.options());
@@ -176,10 +183,11 @@ double ClassifierTrainer::validate()
     int64_t correct = 0;
     for (int64_t first = 0; first < validation_.size(); first += kValidationBatch) {
         const int64_t count = std::min(kValidationBatch, validation_.size() - first);
-        const auto images = validation_.images.narrow(0, first, count);
-        const auto layout = classifierLayout(model_, images);
-        const auto result = classifyAt(model_, layout, torch::zeros({count, layout.latentSize}), options_.forward());
-        correct += result.logits.argmax(1).eq(validation_.labels.narrow(0, first, count)).sum().item<int64_t>();
+        const auto rows = pick(validation_, torch::arange(first, first + count), modelDevice(model_));
+        const auto layout = classifierLayout(model_, rows.images);
+        const auto result = classifyAt(model_, layout, torch::zeros({count, layout.latentSize}, rows.images.options()),
+                                       options_.forward());
+        correct += result.logits.argmax(1).eq(rows.labels).sum().item<int64_t>();
     }
     return 100.0 * double(correct) / double(validation_.size());
 }

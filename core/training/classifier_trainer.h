@@ -52,6 +52,10 @@ public:
     // rank draws the same global batch and trains on its rows. Throws
     // jiio::Error when the batch does not divide among the ranks.
     void useDataParallel(std::shared_ptr<DataParallel> parallel);
+    // Computes on `device` from here on (the model, Adam's moments and every
+    // batch; checkpoints read back on any device). Throws jiio::Error for a GPU
+    // this build or machine lacks.
+    void placeOn(const torch::Device& device);
     // Accuracy on the validation set in percent (clean images).
     double validate();
     void saveCheckpoint();

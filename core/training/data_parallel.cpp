@@ -99,8 +99,12 @@ void DataParallel::broadcastFromLeader(const std::vector<torch::Tensor>& tensors
     torch::NoGradGuard noGrad;
     collective("sharing rank 0's parameters", [&] {
         for (const auto& tensor : tensors) {
-            std::vector<at::Tensor> one{tensor.detach()};
+            // In place on the CPU (to() returns the tensor itself there); a
+            // GPU tensor goes through a host copy, since Gloo works in host memory.
+            std::vector<at::Tensor> one{tensor.detach().to(torch::kCPU)};
             group_->gloo->broadcast(one)->wait();
+            if (!tensor.is_cpu())
+                tensor.detach().copy_(one.front());
         }
         return 0;
     });
@@ -146,7 +150,8 @@ DataParallel::StepAgreement DataParallel::averageGradients(const std::vector<tor
             buckets.emplace_back();
         const auto gradient = parameter.grad();
         buckets.back().members.push_back(i);
-        buckets.back().parts.push_back(gradient.defined() ? gradient.reshape({-1}).to(torch::kFloat64)
+        // Gloo reduces host memory: gradients on a GPU come over first.
+        buckets.back().parts.push_back(gradient.defined() ? gradient.reshape({-1}).to(torch::kCPU, torch::kFloat64)
                                                           : torch::zeros({parameter.numel()}, torch::kFloat64));
         buckets.back().elements += parameter.numel();
     }
@@ -162,7 +167,8 @@ DataParallel::StepAgreement DataParallel::averageGradients(const std::vector<tor
             int64_t offset = 0;
             for (const size_t i : buckets[b].members) {
                 const auto& parameter = parameters[i];
-                const auto slice = mean.narrow(0, offset, parameter.numel()).view(parameter.sizes()).to(parameter.dtype());
+                const auto slice =
+                    mean.narrow(0, offset, parameter.numel()).view(parameter.sizes()).to(parameter.device(), parameter.dtype());
                 if (parameter.grad().defined())
                     parameter.mutable_grad().copy_(slice);
                 else

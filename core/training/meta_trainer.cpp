@@ -3,6 +3,7 @@
 #include "error.h"
 #include "jiio/implicit_diff.h"
 #include "models/checkpoint.h"
+#include "models/model_device.h"
 #include "numbers.h"
 #include "training/data_parallel.h"
 #include "training/training_state.h"
@@ -111,12 +112,18 @@ void MetaTrainer::useDataParallel(std::shared_ptr<DataParallel> parallel)
     parallel_ = std::move(parallel);
 }
 
+void MetaTrainer::placeOn(const torch::Device& device)
+{
+    placeTraining(model_, *optimizer_, device);
+}
+
 double MetaTrainer::computeGradients()
 {
     model_->train();
     std::vector<Episode> episodes;
     for (int e = 0; e < options_.episodesPerStep; ++e)
-        episodes.push_back(drawEpisode(training_, options_.ways, options_.shots, options_.queries, random_()));
+        episodes.push_back(
+            drawEpisode(training_, options_.ways, options_.shots, options_.queries, random_(), modelDevice(model_)));
     if (parallel_) { // every rank drew the same episodes; this one trains on its share
         const auto [begin, end] = parallel_->shard(int64_t(episodes.size()));
         episodes = std::vector<Episode>(episodes.begin() + begin, episodes.begin() + end);
@@ -151,7 +158,8 @@ double MetaTrainer::validate()
     double correct = 0;
     for (int e = 0; e < options_.validationEpisodes; ++e) {
         const std::vector<Episode> episode{
-            drawEpisode(validation_, options_.ways, options_.shots, options_.queries, kValidationSeed + e)};
+            drawEpisode(validation_, options_.ways, options_.shots, options_.queries, kValidationSeed + e,
+                        modelDevice(model_))};
         NullObserver quiet;
         const auto adaptation = adaptTaskVectors(model_, episode, options_.adaptation, quiet);
         const auto queries = queryRows(episode);

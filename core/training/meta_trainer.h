@@ -53,6 +53,10 @@ public:
     // rank draws the same episodes and trains on its share of them. Throws
     // jiio::Error when the episodes per step do not divide among the ranks.
     void useDataParallel(std::shared_ptr<DataParallel> parallel);
+    // Computes on `device` from here on (the model, Adam's moments and every
+    // batch; checkpoints read back on any device). Throws jiio::Error for a GPU
+    // this build or machine lacks.
+    void placeOn(const torch::Device& device);
     double validate();
     void saveCheckpoint();
 

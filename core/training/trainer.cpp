@@ -4,6 +4,7 @@
 #include "io/metrics.h"
 #include "jiio/implicit_diff.h"
 #include "models/checkpoint.h"
+#include "models/model_device.h"
 #include "numbers.h"
 #include "tasks/restoration/corruption.h"
 #include "tasks/restoration/restoration_layout.h"
@@ -60,7 +61,7 @@ double psnrOf(const torch::Tensor& prediction, const torch::Tensor& clean)
 
 torch::Tensor addSavedGaussianNoise(const torch::Tensor& clean, double sigma)
 {
-    const auto noisy = clean + (2.0 * sigma / 255.0) * torch::randn_like(clean);
+    const auto noisy = clean + (2.0 * sigma / 255.0) * randnLikeFromCpu(clean);
     return ((noisy.clamp(-1, 1) + 1) * 127.5).round() / 127.5 - 1;
 }
 
@@ -106,7 +107,7 @@ Trainer::CorruptedBatch Trainer::corrupt(const torch::Tensor& clean, std::mt1993
     std::uniform_real_distribution<double> unit(0.0, 1.0);
     if (unit(random) < inpaintFraction) {
         batch.task = Task::Inpaint;
-        batch.known = randomKnownMask(clean.size(0), clean.size(2), random);
+        batch.known = randomKnownMask(clean.size(0), clean.size(2), random).to(clean.device());
         batch.observed = clean * batch.known;
     } else {
         batch.task = Task::Denoise;
@@ -137,6 +138,11 @@ void Trainer::useDataParallel(std::shared_ptr<DataParallel> parallel)
     parallel_ = std::move(parallel);
 }
 
+void Trainer::placeOn(const torch::Device& device)
+{
+    placeTraining(model_, *optimizer_, device);
+}
+
 bool Trainer::isLeader() const
 {
     return !parallel_ || parallel_->isLeader();
@@ -145,7 +151,7 @@ bool Trainer::isLeader() const
 double Trainer::trainStep(bool stopRequested)
 {
     model_->train();
-    auto clean = data_->sample(options_.batchSize, random_);
+    auto clean = data_->sample(options_.batchSize, random_).to(modelDevice(model_));
     auto batch = corrupt(clean, random_, options_.inpaintFraction);
     if (parallel_) { // the global batch was drawn alike everywhere; this rank trains on its rows
         const auto [begin, end] = parallel_->shard(clean.size(0));
@@ -222,7 +228,7 @@ double Trainer::trainStep(bool stopRequested)
 double Trainer::validate()
 {
     model_->eval();
-    const auto clean = data_->validation();
+    const auto clean = data_->validation().to(modelDevice(model_));
     std::mt19937_64 fixed(777); // the same corruption at every validation
     double total = 0;
     int count = 0;

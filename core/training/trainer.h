@@ -101,6 +101,10 @@ public:
     // single-process run over the whole batch. Only rank 0 validates and
     // writes; a stop requested on any rank stops all after the same step.
     void useDataParallel(std::shared_ptr<DataParallel> parallel);
+    // Computes on `device` from here on (the model, Adam's moments and every
+    // batch; checkpoints read back on any device). Throws jiio::Error for a GPU
+    // this build or machine lacks.
+    void placeOn(const torch::Device& device);
 
     int step() const { return step_; }
     // Steps whose update was skipped because the loss or gradient was not finite.

@@ -99,8 +99,12 @@ ImageSplit splitImageFolders(const std::vector<std::string>& folders, int minSid
     std::vector<std::string> paths;
     static const std::vector<std::string> known = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"};
     for (const auto& folder : folders) {
+        if (std::filesystem::is_regular_file(folder)) { // one picture named by itself
+            paths.push_back(folder);
+            continue;
+        }
         if (!std::filesystem::is_directory(folder))
-            throw Error("image folder '" + folder + "' does not exist");
+            throw Error("'" + folder + "' is neither an image folder nor an image file");
         std::vector<std::string> inFolder;
         for (const auto& entry : std::filesystem::directory_iterator(folder)) {
             const auto ext = entry.path().extension().string();

@@ -75,7 +75,9 @@ struct ImageSplit {
 ImageSplit splitImageFolder(const std::string& folder, int minSide,
                             const std::function<void(const std::string&)>& warn);
 // The same over several folders as one list (each folder's files in name
-// order, folder after folder): a folder of one picture still counts.
+// order, folder after folder): a folder of one picture still counts. An
+// entry may also name one image file, which joins the list where it stands,
+// so that pictures from a folder of mixed artwork can be picked one by one.
 ImageSplit splitImageFolders(const std::vector<std::string>& folders, int minSide,
                              const std::function<void(const std::string&)>& warn);
 

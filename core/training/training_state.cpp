@@ -1,6 +1,7 @@
 #include "training/training_state.h"
 
 #include "error.h"
+#include "models/model_device.h"
 #include "numbers.h"
 
 #include <algorithm>
@@ -54,6 +55,21 @@ void ReadTrainingState::restoreTorchRandom() const
 {
     auto generator = at::detail::getDefaultCPUGenerator();
     generator.set_state(torchRandom);
+}
+
+void placeTraining(DeqModel& model, torch::optim::Optimizer& optimizer, const torch::Device& device)
+{
+    placeModel(model, device);
+    // Through the optimiser's own archive, which maps every tensor it holds to
+    // the device on loading: Optimizer has no `to` of its own.
+    torch::serialize::OutputArchive saved;
+    optimizer.save(saved);
+    std::ostringstream bytes;
+    saved.save_to(bytes);
+    std::istringstream in(bytes.str());
+    torch::serialize::InputArchive moved;
+    moved.load_from(in, device);
+    optimizer.load(moved);
 }
 
 std::map<std::string, double> readOptionNumbers(const std::string& text)

@@ -1,4 +1,5 @@
 #pragma once
+#include "models/deq_model.h"
 #include "torch_include.h"
 
 #include <cmath>
@@ -37,6 +38,11 @@ struct ReadTrainingState {
     void restoreTorchRandom() const;
 };
 ReadTrainingState readTrainingState(torch::serialize::InputArchive& archive, const std::string& path);
+
+// Moves a run to `device`: the model (checked as parseDevice does) and the
+// optimiser's state, which Module::to leaves where it was (Adam's moments
+// would otherwise stay on the CPU beside parameters on a GPU).
+void placeTraining(DeqModel& model, torch::optim::Optimizer& optimizer, const torch::Device& device);
 
 // The "key = number" lines of a trainer's options text, as a map. Throws
 // jiio::Error naming a key whose value is not a number.

@@ -71,7 +71,8 @@ FewShotPool loadOpenCvDigits(const std::string& path)
     return pool;
 }
 
-Episode drawEpisode(const FewShotPool& pool, int ways, int shots, int queries, uint64_t seed)
+Episode drawEpisode(const FewShotPool& pool, int ways, int shots, int queries, uint64_t seed,
+                    const torch::Device& device)
 {
     if (ways < 2 || shots < 1 || queries < 1)
         throw Error("an episode needs at least two ways, one shot and one query per class");
@@ -102,10 +103,10 @@ Episode drawEpisode(const FewShotPool& pool, int ways, int shots, int queries, u
     episode.ways = ways;
     episode.shots = shots;
     episode.classes = classes;
-    episode.supportImages = pool.data.images.index_select(0, torch::tensor(support));
-    episode.supportLabels = torch::tensor(supportSlots);
-    episode.queryImages = pool.data.images.index_select(0, torch::tensor(query));
-    episode.queryLabels = torch::tensor(querySlots);
+    episode.supportImages = pool.data.images.index_select(0, torch::tensor(support)).to(device);
+    episode.supportLabels = torch::tensor(supportSlots).to(device);
+    episode.queryImages = pool.data.images.index_select(0, torch::tensor(query)).to(device);
+    episode.queryLabels = torch::tensor(querySlots).to(device);
     return episode;
 }
 

@@ -41,8 +41,10 @@ std::string defaultDigitsPath();
 FewShotPool loadOpenCvDigits(const std::string& path);
 
 // Draws `ways` distinct classes of the pool, `shots` support and `queries`
-// query images of each (no image in both); deterministic in `seed`. Throws
-// jiio::Error when the pool has too few classes or images of a class.
-Episode drawEpisode(const FewShotPool& pool, int ways, int shots, int queries, uint64_t seed);
+// query images of each (no image in both); deterministic in `seed`. The
+// episode's tensors are on `device` (the model's). Throws jiio::Error when the
+// pool has too few classes or images of a class.
+Episode drawEpisode(const FewShotPool& pool, int ways, int shots, int queries, uint64_t seed,
+                    const torch::Device& device = torch::kCPU);
 
 } // namespace jiio
