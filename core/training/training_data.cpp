@@ -154,7 +154,7 @@ ImageFolderSource::ImageFolderSource(const std::vector<std::string>& folders, in
         validationImages.push_back(toChannels(image, channels));
     std::string names = folders.front();
     if (folders.size() > 1)
-        names += " and " + std::to_string(folders.size() - 1) + " more folder(s)";
+        names += " and " + std::to_string(folders.size() - 1) + " more folder(s) or file(s)";
     std::mt19937_64 fixed(12345);
     std::vector<torch::Tensor> patches;
     for (int i = 0; i < validationPatches; ++i)
