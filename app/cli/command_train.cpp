@@ -156,7 +156,7 @@ int runTrain(const QStringList& arguments)
         return trainClassifier(parser, output, task == "adversarial", bar);
     if (parser.isSet("resume")) {
         auto trainer = Trainer::resume(output, makeTrainingSource(data, readModelConfig(output), patch, warn));
-        trainer.placeOn(deviceFrom(parser));
+        trainer.placeOn(trainingDevice(parser));
         const auto parallel = joinDataParallelRun(parser);
         trainer.useDataParallel(parallel);
         if (!parallel || parallel->isLeader())
@@ -199,7 +199,7 @@ int runTrain(const QStringList& arguments)
     std::fprintf(stderr, "training a %s model on %s, %lld parameters\n", toString(config.kind).c_str(),
                  source->describe().c_str(), (long long)model->parameterCount());
     Trainer trainer(model, options, std::move(source), output);
-    trainer.placeOn(deviceFrom(parser));
+    trainer.placeOn(trainingDevice(parser));
     const auto parallel = joinDataParallelRun(parser);
     trainer.useDataParallel(parallel);
     installStopSignalHandlers();

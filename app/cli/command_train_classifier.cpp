@@ -70,7 +70,7 @@ int trainClassifier(const QCommandLineParser& parser, const std::string& output,
                                    .c_str()
                              : "clean");
     ClassifierTrainer trainer(model, options, std::move(data.training), std::move(data.validation), output);
-    return runTrainerToEnd(trainer, deviceFrom(parser), parallel, output, progress);
+    return runTrainerToEnd(trainer, trainingDevice(parser), parallel, output, progress);
 }
 
 int resumeClassifier(const QCommandLineParser& parser, const std::string& output, TrainingObserver& progress)
@@ -80,7 +80,7 @@ int resumeClassifier(const QCommandLineParser& parser, const std::string& output
     const auto parallel = joinDataParallelRun(parser);
     if (reportsProgress(parallel))
         std::fprintf(stderr, "resuming at step %d of %d\n", trainer.step(), trainer.options().steps);
-    return runTrainerToEnd(trainer, deviceFrom(parser), parallel, output, progress);
+    return runTrainerToEnd(trainer, trainingDevice(parser), parallel, output, progress);
 }
 
 } // namespace jiio::cli

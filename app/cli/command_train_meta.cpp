@@ -61,7 +61,7 @@ int trainMeta(const QCommandLineParser& parser, const std::string& output, Train
                  (long long)model->parameterCount(), options.ways, options.shots, split.training.name.c_str(),
                  options.meta.firstOrder ? "first-order" : "implicit");
     MetaTrainer trainer(model, options, std::move(split.training), std::move(split.validation), output);
-    return runTrainerToEnd(trainer, deviceFrom(parser), parallel, output, progress);
+    return runTrainerToEnd(trainer, trainingDevice(parser), parallel, output, progress);
 }
 
 int resumeMeta(const QCommandLineParser& parser, const std::string& output, TrainingObserver& progress)
@@ -71,7 +71,7 @@ int resumeMeta(const QCommandLineParser& parser, const std::string& output, Trai
     const auto parallel = joinDataParallelRun(parser);
     if (reportsProgress(parallel))
         std::fprintf(stderr, "resuming at step %d of %d\n", trainer.step(), trainer.options().steps);
-    return runTrainerToEnd(trainer, deviceFrom(parser), parallel, output, progress);
+    return runTrainerToEnd(trainer, trainingDevice(parser), parallel, output, progress);
 }
 
 } // namespace jiio::cli

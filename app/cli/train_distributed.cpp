@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <csignal>
 #include <cstdio>
+#include <limits>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -141,6 +142,15 @@ std::optional<int> runLocalRanks(const QCommandLineParser& parser, const QString
             status = code;
     }
     return status;
+}
+
+torch::Device trainingDevice(const QCommandLineParser& parser)
+{
+    const auto device = deviceFrom(parser);
+    if (!device.is_cuda() || parser.value("device") != "cuda" || !parser.isSet("rank"))
+        return device;
+    const int rank = intValue(parser, "rank", 0, 0, std::numeric_limits<int>::max());
+    return torch::Device(torch::kCUDA, c10::DeviceIndex(rank % int(torch::cuda::device_count())));
 }
 
 std::shared_ptr<DataParallel> joinDataParallelRun(const QCommandLineParser& parser)

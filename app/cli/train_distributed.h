@@ -1,4 +1,6 @@
 #pragma once
+#include "core/torch_include.h"
+
 #include <QCommandLineParser>
 #include <QStringList>
 
@@ -23,5 +25,11 @@ std::optional<int> runLocalRanks(const QCommandLineParser& parser, const QString
 
 // The run this process is a rank of, or null for a single-process run.
 std::shared_ptr<DataParallel> joinDataParallelRun(const QCommandLineParser& parser);
+
+// --device for this training process. On a rank of a data-parallel run,
+// "cuda" without an index means GPU (rank mod the GPUs here), so the local
+// processes of --nproc, or ranks numbered host by host, spread over a
+// machine's GPUs; cpu or an explicit cuda:N is taken as given.
+torch::Device trainingDevice(const QCommandLineParser& parser);
 
 } // namespace jiio::cli
