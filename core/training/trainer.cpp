@@ -59,10 +59,15 @@ double psnrOf(const torch::Tensor& prediction, const torch::Tensor& clean)
 
 } // namespace
 
+torch::Tensor addSavedGaussianNoise(const torch::Tensor& clean, double sigma, const torch::Tensor& standardNoise)
+{
+    const auto noisy = clean + (2.0 * sigma / 255.0) * standardNoise;
+    return ((noisy.clamp(-1, 1) + 1) * 127.5).round() / 127.5 - 1;
+}
+
 torch::Tensor addSavedGaussianNoise(const torch::Tensor& clean, double sigma)
 {
-    const auto noisy = clean + (2.0 * sigma / 255.0) * randnLikeFromCpu(clean);
-    return ((noisy.clamp(-1, 1) + 1) * 127.5).round() / 127.5 - 1;
+    return addSavedGaussianNoise(clean, sigma, randnLikeFromCpu(clean));
 }
 
 std::string TrainingOptions::toText() const
@@ -229,13 +234,31 @@ double Trainer::validate()
 {
     model_->eval();
     const auto clean = data_->validation().to(modelDevice(model_));
-    std::mt19937_64 fixed(777); // the same corruption at every validation
-    double total = 0;
-    int count = 0;
-    const bool generative = model_->config().kind == ModelKind::Generative;
-    const std::vector<double> fractions = generative ? std::vector<double>{0.0} : std::vector<double>{1.0, 0.0};
-    for (double fraction : fractions) { // restoration: one inpainting and one denoising pass
-        const auto batch = corrupt(clean, fixed, fraction);
+    std::mt19937_64 fixed(777); // the same masks at every validation
+    // Restoration: one inpainting pass (masks of every kind), and denoising at
+    // light, medium and the heaviest training noise with the same noise every
+    // time; the score weighs inpainting and denoising alike. One noise level
+    // drawn once, as before, hid trades between levels: a fine-tune that gained
+    // 0.8 dB at sigma 50 and lost 0.6 at sigma 15 and on holes validated as
+    // well as its start (jiio eval: 0.25 dB worse over the six corruptions).
+    std::vector<CorruptedBatch> batches{corrupt(clean, fixed, 1.0)};
+    std::vector<double> weights{1.0};
+    if (model_->config().kind == ModelKind::Restoration) {
+        const auto noiseGenerator = at::detail::createCPUGenerator(778);
+        const auto noise =
+            torch::randn(clean.sizes(), noiseGenerator, clean.options().device(torch::kCPU)).to(clean.device());
+        const double range = options_.sigmaMax - options_.sigmaMin;
+        for (double at : {0.25, 0.5, 1.0}) {
+            CorruptedBatch denoised;
+            denoised.sigma = options_.sigmaMin + at * range;
+            denoised.observed = addSavedGaussianNoise(clean, denoised.sigma, noise);
+            batches.push_back(denoised);
+            weights.push_back(1.0 / 3.0);
+        }
+    }
+    double total = 0, weightSum = 0;
+    for (size_t pass = 0; pass < batches.size(); ++pass) {
+        const auto& batch = batches[pass];
         NullObserver quiet;
         const auto objective = objectiveFor(batch);
         auto result = runJiio(model_, restorationLayout(model_, *objective), *objective, options_.jiio, quiet,
@@ -243,15 +266,15 @@ double Trainer::validate()
         auto prediction = batch.known.defined()
             ? torch::where(batch.known.to(torch::kBool), batch.observed, result.prediction)
             : result.prediction;
-        total += psnrOf(prediction, clean);
-        if (count == 0) {
+        total += weights[pass] * psnrOf(prediction, clean);
+        weightSum += weights[pass];
+        if (pass == 0) {
             const int64_t shown = std::min<int64_t>(4, clean.size(0));
             samples_ = {step_, batch.observed.narrow(0, 0, shown).detach(),
                         prediction.narrow(0, 0, shown).detach().clamp(-1, 1), clean.narrow(0, 0, shown)};
         }
-        ++count;
     }
-    return total / count;
+    return total / weightSum;
 }
 
 std::string Trainer::bestModelPath() const

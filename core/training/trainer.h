@@ -47,6 +47,8 @@ struct TrainingOptions {
 // the normalised range [-1, 1], then clipped and rounded to 8 bits: a user's
 // noisy image has been saved, so training sees what `jiio restore` will.
 torch::Tensor addSavedGaussianNoise(const torch::Tensor& clean, double sigma);
+// The same with the standard normal noise given (shaped like `clean`).
+torch::Tensor addSavedGaussianNoise(const torch::Tensor& clean, double sigma, const torch::Tensor& standardNoise);
 
 struct TrainingProgress {
     int step = 0;
@@ -119,6 +121,10 @@ public:
     std::string bestModelPath() const; // CHECKPOINT-best.pt beside the checkpoint
     DeqModel& model() { return model_; }
     const TrainingOptions& options() const { return options_; }
+    // Mean PSNR on the validation set, the same corruptions every time:
+    // restoration models half inpainting (masks of every kind) and half
+    // denoising (a third each at the lowest noise plus a quarter, half and all
+    // of the training range); generative models reconstruction.
     double validate();
     // Up to four validation images from the last validate() (first pass:
     // inpainting for restoration models, reconstruction for generative ones).
