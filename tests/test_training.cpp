@@ -323,6 +323,26 @@ private Q_SLOTS:
         QCOMPARE(resumed.bestStep(), trainer.bestStep());
     }
 
+    // A fine-tune's start is its first best model: a run that never beats it
+    // (here: a learning rate of zero) ends with the start as NAME-best.pt.
+    void aFineTuneThatNeverBeatsItsStartKeepsTheStart()
+    {
+        auto start = test::tinyModel(1);
+        start->setProvenance("fine_tuned_from", "start.pt (40 steps)");
+        auto options = quickOptions();
+        options.steps = 2;
+        options.validateEvery = 1;
+        options.learningRate = 0;
+        Trainer trainer(start, options, std::make_unique<SyntheticSource>(false),
+                        dir_.filePath("tuned.pt").toStdString());
+        Recorder recorder;
+        trainer.run(recorder);
+        QCOMPARE(trainer.bestStep(), 0);
+        QVERIFY(std::isfinite(trainer.bestValidationPsnr()));
+        const auto best = loadModel(trainer.bestModelPath());
+        QCOMPARE(best.config.provenance.at("training_steps"), std::string("0"));
+    }
+
     // A fine-tune starts from the weights, not from the results: notes that
     // describe the starting model's own run are replaced by where it came from.
     void aFineTuneNamesItsStartingPointAndDropsItsResults()

@@ -395,6 +395,12 @@ TrainingProgress Trainer::run(TrainingObserver& observer)
     if (isLeader())
         log.emplace(checkpointPath_, step_, "validation_psnr_db");
     stopAgreed_ = false;
+    // A fine-tune's start is validated first and is the best so far: a run
+    // that never beats it leaves NAME-best.pt no worse than where it began (a
+    // fine-tune on more photographs did not beat its start at any step).
+    if (step_ == 0 && isLeader() && options_.validateEvery > 0
+        && model_->config().provenance.count("fine_tuned_from") > 0)
+        keepIfBest(validate());
     auto stopping = [&] { return parallel_ ? stopAgreed_ : observer.stopRequested(); };
     while (step_ < options_.steps && !stopping()) {
         lastAdjointResidual_ = std::nan("");

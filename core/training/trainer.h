@@ -115,7 +115,9 @@ public:
     int unconvergedSteps() const { return unconvergedSteps_; }
     // Each validation that beats all earlier ones writes the model alone (no
     // training state) to bestModelPath(): a run that degrades late keeps its
-    // best model. NaN before the first validation.
+    // best model. A fine-tune (a model with fine_tuned_from) validates its
+    // start before the first step, so that is the best until a step beats it.
+    // NaN before the first validation.
     double bestValidationPsnr() const { return bestValidation_; }
     int bestStep() const { return bestStep_; }
     std::string bestModelPath() const; // CHECKPOINT-best.pt beside the checkpoint
