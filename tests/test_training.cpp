@@ -4,6 +4,7 @@
 #include "core/io/idx_reader.h"
 #include "core/jiio/implicit_diff.h"
 #include "core/models/checkpoint.h"
+#include "core/tasks/restoration/known_pixels.h"
 #include "core/training/trainer.h"
 #include "core/training/training_log.h"
 #include "test_support.h"
@@ -232,6 +233,27 @@ private Q_SLOTS:
         // Clipping biases the extremes inward, as in a saved image.
         QVERIFY(noise[0].mean().item<double>() > 0.05);
         QVERIFY(noise[2].mean().item<double>() < -0.05);
+    }
+
+    void theInpaintingLossTrainsOnlyTheHoles()
+    {
+        // The training loss is taken on the image inpainting returns: the
+        // known pixels as observed, the prediction in the holes.
+        torch::manual_seed(6);
+        const auto clean = torch::rand({2, 3, 8, 8}) * 2 - 1;
+        const auto known = (torch::rand({2, 1, 8, 8}) > 0.5).to(torch::kFloat32);
+        const auto observed = clean * known;
+        auto prediction = torch::rand({2, 3, 8, 8}).requires_grad_(true);
+        const auto delivered = keepKnownPixels(prediction, observed, known);
+        const auto knownEverywhere = known.expand_as(clean) > 0.5;
+        QVERIFY(torch::equal(delivered.masked_select(knownEverywhere), observed.masked_select(knownEverywhere)));
+        QVERIFY(torch::equal(delivered.masked_select(~knownEverywhere), prediction.masked_select(~knownEverywhere)));
+        (delivered - clean).square().mean().backward();
+        const auto gradient = prediction.grad();
+        QCOMPARE(gradient.masked_select(knownEverywhere).abs().max().item<float>(), 0.0f);
+        QVERIFY(gradient.masked_select(~knownEverywhere).abs().min().item<float>() > 0.0f);
+        // Denoising (no mask) keeps the whole prediction.
+        QVERIFY(keepKnownPixels(prediction, observed, torch::Tensor()).is_same(prediction));
     }
 
     void trainingDataFollowsTheModelKind()

@@ -7,6 +7,7 @@
 #include "models/model_device.h"
 #include "numbers.h"
 #include "tasks/restoration/corruption.h"
+#include "tasks/restoration/known_pixels.h"
 #include "tasks/restoration/restoration_layout.h"
 #include "training/data_parallel.h"
 #include "training/training_log.h"
@@ -184,7 +185,8 @@ double Trainer::trainStep(bool stopRequested)
     const bool equilibrium = watcher.lowest < options_.maxStateResidual;
     if (!equilibrium && step_ >= options_.unrolledSteps) {
         ++unconvergedSteps_;
-        loss = (solved.prediction - clean).square().mean().item<double>();
+        const auto delivered = keepKnownPixels(solved.prediction, batch.observed, batch.known);
+        loss = (delivered - clean).square().mean().item<double>();
     } else if (step_ < options_.unrolledSteps) {
         auto unrolled = unrolledLoss(solved.latent, layout, clean);
         unrolled.backward();
@@ -194,7 +196,11 @@ double Trainer::trainStep(bool stopRequested)
         adjoint.method = FixedPointMethod::Anderson;
         adjoint.maxIterations = options_.adjointIterations;
         adjoint.tolerance = 1e-4;
-        auto mse = [&](const torch::Tensor& prediction) { return (prediction - clean).square().mean(); };
+        // The loss is the error of the image a user gets: inpainting returns
+        // the known pixels as observed, so only the holes are trained.
+        auto mse = [&](const torch::Tensor& prediction) {
+            return (keepKnownPixels(prediction, batch.observed, batch.known) - clean).square().mean();
+        };
         // The adjoint starts from zero, not from JIIO's mu*: mu* belongs to the
         // inner objective (the observation, summed over pixels), the training
         // loss to the clean image as a mean; warm-starting from it pointed the
@@ -263,9 +269,7 @@ double Trainer::validate()
         const auto objective = objectiveFor(batch);
         auto result = runJiio(model_, restorationLayout(model_, *objective), *objective, options_.jiio, quiet,
                               restorationStart(model_, *objective));
-        auto prediction = batch.known.defined()
-            ? torch::where(batch.known.to(torch::kBool), batch.observed, result.prediction)
-            : result.prediction;
+        auto prediction = keepKnownPixels(result.prediction, batch.observed, batch.known);
         total += weights[pass] * psnrOf(prediction, clean);
         weightSum += weights[pass];
         if (pass == 0) {

@@ -2,6 +2,7 @@
 
 #include "error.h"
 #include "io/tensor_image.h"
+#include "tasks/restoration/known_pixels.h"
 #include "tasks/restoration/restoration_layout.h"
 #include "tasks/restoration/tiling.h"
 
@@ -187,7 +188,7 @@ RestoreOutcome restoreImage(DeqModel& model, const ImageData& input, const Resto
     auto toPreview = [&](const torch::Tensor& padded) {
         auto view = padded.narrow(2, top, height).narrow(3, left, width).to(torch::kCPU);
         if (request.task == Task::Inpaint)
-            view = torch::where(known.to(torch::kBool), image, view);
+            view = keepKnownPixels(view, image, known);
         request.onPreview(tensorToImage(view));
     };
     std::function<void(const torch::Tensor&)> sink;
@@ -243,7 +244,7 @@ RestoreOutcome restoreImage(DeqModel& model, const ImageData& input, const Resto
 
     auto restored = blended.narrow(2, top, height).narrow(3, left, width);
     if (request.task == Task::Inpaint)
-        restored = torch::where(known.to(torch::kBool), image, restored);
+        restored = keepKnownPixels(restored, image, known);
     outcome.image.color = tensorToImage(restored);
     outcome.image.alpha = observed.alpha.clone();
     outcome.image.depth = observed.depth;
