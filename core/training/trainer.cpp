@@ -178,6 +178,11 @@ double Trainer::trainStep(bool stopRequested)
 
     optimizer_->zero_grad();
     double loss = 0;
+    // The loss is the error of the image a user gets: inpainting returns the
+    // known pixels as observed, so only the holes are trained.
+    auto deliveredError = [&](const torch::Tensor& prediction) {
+        return (keepKnownPixels(prediction, batch.observed, batch.known) - clean).square().mean();
+    };
     // Implicit gradients assume z* is an equilibrium. When the cell has lost
     // contraction the solve does not get there and those gradients would push
     // further the wrong way: such a step trains only the Jacobian penalty,
@@ -185,8 +190,7 @@ double Trainer::trainStep(bool stopRequested)
     const bool equilibrium = watcher.lowest < options_.maxStateResidual;
     if (!equilibrium && step_ >= options_.unrolledSteps) {
         ++unconvergedSteps_;
-        const auto delivered = keepKnownPixels(solved.prediction, batch.observed, batch.known);
-        loss = (delivered - clean).square().mean().item<double>();
+        loss = deliveredError(solved.prediction).item<double>();
     } else if (step_ < options_.unrolledSteps) {
         auto unrolled = unrolledLoss(solved.latent, layout, clean);
         unrolled.backward();
@@ -196,16 +200,11 @@ double Trainer::trainStep(bool stopRequested)
         adjoint.method = FixedPointMethod::Anderson;
         adjoint.maxIterations = options_.adjointIterations;
         adjoint.tolerance = 1e-4;
-        // The loss is the error of the image a user gets: inpainting returns
-        // the known pixels as observed, so only the holes are trained.
-        auto mse = [&](const torch::Tensor& prediction) {
-            return (keepKnownPixels(prediction, batch.observed, batch.known) - clean).square().mean();
-        };
         // The adjoint starts from zero, not from JIIO's mu*: mu* belongs to the
         // inner objective (the observation, summed over pixels), the training
         // loss to the clean image as a mean; warm-starting from it pointed the
         // wrong way (cosine -0.02 with the true adjoint) and cost iterations.
-        const auto backward = implicitBackward(model_, layout, solved.state, solved.latent, mse, adjoint);
+        const auto backward = implicitBackward(model_, layout, solved.state, solved.latent, deliveredError, adjoint);
         loss = backward.loss.item<double>();
         lastAdjointResidual_ = backward.adjoint.residual;
     }
