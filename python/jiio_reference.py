@@ -513,6 +513,7 @@ def load(path):
 REFERENCE_SIGMA = 25.0
 DENOISE_WEIGHT_AT_REFERENCE = 3.0
 IMAGE_PRIOR_SCALE = 25.0
+HOLE_SMOOTHNESS = 0.1
 
 
 class _LatentObjective:
@@ -543,15 +544,26 @@ class _LatentObjective:
         return x
 
 
+def _image_laplacian(image):
+    """Per channel, mirrored borders: the biharmonic fill's 5-point Laplacian."""
+    channels = image.shape[1]
+    stencil = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]], dtype=image.dtype)
+    weight = stencil.view(1, 1, 3, 3).expand(channels, 1, 3, 3)
+    return F.conv2d(F.pad(image, (1, 1, 1, 1), mode="replicate"), weight, groups=channels)
+
+
 class _ImagePriorObjective(_LatentObjective):
-    """ImagePriorObjective: 25 (sum(w (x - y)^2) + kappa sum((x - D(x))^2)),
-    kappa = 3 lambda sigma/25 (denoising) or lambda (inpainting); x stays in
-    [-1, 1] and, inpainting, at the observation on known pixels."""
+    """ImagePriorObjective: 25 (sum(w (x - y)^2) + kappa sum((x - D(x))^2)
+    + smoothness sum((L x)^2)), kappa = 3 lambda sigma/25 (denoising) or
+    lambda (inpainting), smoothness HOLE_SMOOTHNESS for inpainting and 0 for
+    denoising; x stays in [-1, 1] and, inpainting, at the observation on known
+    pixels. Inpainting delivers x* itself, denoising D(x*)."""
 
     def __init__(self, task, target, known, prior_weight, sigma):
         super().__init__(task, target, known, prior_weight, sigma)
         self.kappa = (prior_weight * DENOISE_WEIGHT_AT_REFERENCE * (sigma / REFERENCE_SIGMA)
                       if task == "denoise" else prior_weight)
+        self.smoothness = HOLE_SMOOTHNESS if task == "inpaint" else 0.0
         self.target_flat = _flatten_channels_last(target)
         self.fixed_flat = (_flatten_channels_last(known.expand_as(target) > 0.5) if task == "inpaint" else None)
 
@@ -565,7 +577,13 @@ class _ImagePriorObjective(_LatentObjective):
         if self.known is not None:
             data = data * self.known
         prior = (x - prediction).square()
-        return IMAGE_PRIOR_SCALE * (data.flatten(1).sum(1) + self.kappa * prior.flatten(1).sum(1))
+        total = data.flatten(1).sum(1) + self.kappa * prior.flatten(1).sum(1)
+        if self.smoothness > 0:
+            total = total + self.smoothness * _image_laplacian(x).square().flatten(1).sum(1)
+        return IMAGE_PRIOR_SCALE * total
+
+    def restored_image(self, prediction, latent):
+        return self.input_image(latent.detach()) if self.task == "inpaint" else prediction
 
     def project(self, x):
         x = x.clamp(-1, 1)
@@ -1042,6 +1060,8 @@ def restore(model, image, mask=None, sigma=None, task=None, iterations=None, tol
             stats["residual"] = max([stats["residual"]] + out.residual)
             if _SEVERITY[out.reason] > _SEVERITY[stats["reason"]]:
                 stats["reason"] = out.reason
+            if hasattr(objective, "restored_image"):
+                return objective.restored_image(out.prediction, out.latent)
             return out.prediction
 
         if whole:

@@ -587,6 +587,45 @@ private Q_SLOTS:
         QVERIFY(std::abs(analytic - numeric) <= 1e-6 * std::max(1.0, std::abs(numeric)));
     }
 
+    // Inpainting's smoothness term is the biharmonic fill's energy: with the
+    // learned prior weighed out (priorWeight 0), the objective's gradient
+    // vanishes on the holes at the biharmonic fill and at no rougher fill.
+    // Denoising has no such term. Inpainting delivers the optimised image x*,
+    // denoising the readout D(x*).
+    void inpaintingSmoothnessIsTheBiharmonicEnergy()
+    {
+        torch::manual_seed(12);
+        const auto options = torch::TensorOptions().dtype(torch::kFloat64);
+        const auto ramp = torch::linspace(-0.6, 0.6, kSide, options);
+        const auto clean = (ramp.view({1, 1, 1, kSide}) * ramp.view({1, 1, kSide, 1}).cos()
+                            + 0.2 * torch::randn({1, 3, kSide, kSide}, options))
+                               .clamp(-1, 1);
+        const auto known = (torch::rand({1, 1, kSide, kSide}, options) > 0.5).to(torch::kFloat64);
+        const ImagePriorObjective inpaint(Task::Inpaint, clean * known, known, /*priorWeight=*/0.0);
+        QVERIFY(inpaint.smoothness() > 0);
+        const auto holes = (1 - known).expand_as(clean).permute({0, 2, 3, 1}).reshape({1, -1}) > 0.5;
+        auto gradientOnHoles = [&](const torch::Tensor& image) {
+            auto x = image.permute({0, 2, 3, 1}).reshape({1, -1}).detach().requires_grad_(true);
+            const auto prediction = torch::zeros_like(clean); // weighed out by kappa = 0
+            const auto value = inpaint.perSample(prediction, x).sum();
+            return torch::autograd::grad({value}, {x})[0].masked_select(holes);
+        };
+        const auto fill = biharmonicFill(clean * known, known);
+        const auto atFill = gradientOnHoles(fill).abs().max().item<double>();
+        const auto rough = fill + 0.05 * torch::randn_like(fill) * (1 - known);
+        const auto atRough = gradientOnHoles(rough).abs().max().item<double>();
+        qInfo("largest gradient on the holes: biharmonic fill %.3g, a rougher fill %.3g", atFill, atRough);
+        QVERIFY(atFill < 1e-4); // the fill is solved in double, stored in float
+        QVERIFY(atRough > 1.0);
+
+        const ImagePriorObjective denoise(Task::Denoise, clean, {}, 1.0, 25);
+        QCOMPARE(denoise.smoothness(), 0.0);
+        const auto x = clean.permute({0, 2, 3, 1}).reshape({1, -1});
+        const auto readout = torch::zeros_like(clean);
+        QVERIFY(torch::equal(denoise.restoredImage(readout, x), readout));
+        QVERIFY(torch::equal(inpaint.restoredImage(readout, x), clean));
+    }
+
     // A conditioned image prior, D(x; mask, sigma), sees the known-pixel mask
     // and the noise level and nothing of the observed values; grown from an
     // unconditioned prior by copying its weights, it starts close to it.

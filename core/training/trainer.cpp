@@ -268,7 +268,9 @@ double Trainer::validate()
         const auto objective = objectiveFor(batch);
         auto result = runJiio(model_, restorationLayout(model_, *objective), *objective, options_.jiio, quiet,
                               restorationStart(model_, *objective));
-        auto prediction = keepKnownPixels(result.prediction, batch.observed, batch.known);
+        // Scored as a user gets it: what the objective delivers, known pixels as observed.
+        auto prediction =
+            keepKnownPixels(objective->restoredImage(result.prediction, result.latent), batch.observed, batch.known);
         total += weights[pass] * psnrOf(prediction, clean);
         weightSum += weights[pass];
         if (pass == 0) {

@@ -36,6 +36,14 @@ public:
     double priorWeight() const { return priorWeight_; }
     double sigma() const { return sigma_; } // 0 unless denoising
 
+    // The image a solve delivers, [B, C, H, W], from its readout h(z*) and its
+    // optimised input x* (flat): the readout, unless the objective says
+    // otherwise. Known pixels are pasted by the caller.
+    virtual torch::Tensor restoredImage(const torch::Tensor& prediction, const torch::Tensor& /*input*/) const
+    {
+        return prediction;
+    }
+
     // The objective a model restores with: ImagePriorObjective for a model
     // whose input is the image, this one for latent models.
     static std::unique_ptr<RestorationObjective> forModel(const ModelConfig& config, Task task, torch::Tensor target,

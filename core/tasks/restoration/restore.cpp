@@ -31,18 +31,25 @@ torch::Tensor padTo(const torch::Tensor& image, int64_t height, int64_t width, i
 }
 
 // Forwards everything to the caller's observer and, when previews are wanted,
-// asks the solver for its current readout at most once per interval.
+// hands the solver's current readout and input to the sink at most once per
+// interval.
 class PreviewingObserver final : public SolveObserver {
 public:
-    PreviewingObserver(SolveObserver& inner, std::function<void(const torch::Tensor&)> sink, double interval)
+    using Sink = std::function<void(const torch::Tensor& prediction, const torch::Tensor& input)>;
+    PreviewingObserver(SolveObserver& inner, Sink sink, double interval)
         : inner_(inner), sink_(std::move(sink)), interval_(interval)
     {
     }
     void onIteration(const IterationStats& stats) override { inner_.onIteration(stats); }
     bool stopRequested() const override { return inner_.stopRequested(); }
     void onSegment(int index, int count) override { inner_.onSegment(index, count); }
-    bool wantsInput() const override { return inner_.wantsInput(); }
-    void onInput(const at::Tensor& input) override { inner_.onInput(input); }
+    bool wantsInput() const override { return inner_.wantsInput() || sink_; }
+    void onInput(const at::Tensor& input) override
+    {
+        if (inner_.wantsInput())
+            inner_.onInput(input);
+        input_ = input; // the same iteration's readout follows
+    }
     bool wantsPrediction() const override { return inner_.wantsPrediction() || previewDue(); }
     void onPrediction(const at::Tensor& prediction) override
     {
@@ -50,7 +57,7 @@ public:
             inner_.onPrediction(prediction);
         if (previewDue()) {
             last_ = std::chrono::steady_clock::now();
-            sink_(prediction);
+            sink_(prediction, input_);
         }
     }
 
@@ -60,9 +67,10 @@ private:
         return sink_ && std::chrono::duration<double>(std::chrono::steady_clock::now() - last_).count() >= interval_;
     }
     SolveObserver& inner_;
-    std::function<void(const torch::Tensor&)> sink_;
+    Sink sink_;
     double interval_;
     std::chrono::steady_clock::time_point last_{};
+    torch::Tensor input_;
 };
 
 int severity(StopReason reason)
@@ -191,13 +199,17 @@ RestoreOutcome restoreImage(DeqModel& model, const ImageData& input, const Resto
             view = keepKnownPixels(view, image, known);
         request.onPreview(tensorToImage(view));
     };
-    std::function<void(const torch::Tensor&)> sink;
+    std::unique_ptr<RestorationObjective> objective; // the batch being solved
+    PreviewingObserver::Sink sink;
     if (request.onPreview && whole)
-        sink = [&](const torch::Tensor& prediction) { toPreview(prediction.narrow(0, 0, 1).detach()); };
+        sink = [&](const torch::Tensor& prediction, const torch::Tensor& input) {
+            const auto shown = input.defined() ? objective->restoredImage(prediction, input) : prediction;
+            toPreview(shown.narrow(0, 0, 1).detach());
+        };
     PreviewingObserver watcher(observer, sink, request.previewInterval);
 
     auto solveBatch = [&](const torch::Tensor& targets, const torch::Tensor& weights) {
-        const auto objective =
+        objective =
             RestorationObjective::forModel(config, request.task, targets.to(device), weights.to(device), request.sigma);
         const auto layout = restorationLayout(model, *objective);
         auto result = optimizeInput(model, layout, *objective, request.solver, watcher, restorationStart(model, *objective));
@@ -205,7 +217,7 @@ RestoreOutcome restoreImage(DeqModel& model, const ImageData& input, const Resto
         objectiveSum += result.objective.defined() ? result.objective.sum().item<double>() : 0.0;
         if (severity(result.reason) > severity(outcome.worstReason))
             outcome.worstReason = result.reason;
-        return result.prediction.to(torch::kCPU);
+        return objective->restoredImage(result.prediction, result.latent).to(torch::kCPU);
     };
 
     if (whole) {
