@@ -512,6 +512,7 @@ def load(path):
 
 REFERENCE_SIGMA = 25.0
 DENOISE_WEIGHT_AT_REFERENCE = 3.0
+DENOISE_WEIGHT_GROWTH = 1.5
 IMAGE_PRIOR_SCALE = 25.0
 HOLE_SMOOTHNESS = 0.1
 
@@ -554,15 +555,15 @@ def _image_laplacian(image):
 
 class _ImagePriorObjective(_LatentObjective):
     """ImagePriorObjective: 25 (sum(w (x - y)^2) + kappa sum((x - D(x))^2)
-    + smoothness sum((L x)^2)), kappa = 3 lambda sigma/25 (denoising) or
+    + smoothness sum((L x)^2)), kappa = 3 lambda (sigma/25)^1.5 (denoising) or
     lambda (inpainting), smoothness HOLE_SMOOTHNESS for inpainting and 0 for
     denoising; x stays in [-1, 1] and, inpainting, at the observation on known
     pixels. Inpainting delivers x* itself, denoising D(x*)."""
 
     def __init__(self, task, target, known, prior_weight, sigma):
         super().__init__(task, target, known, prior_weight, sigma)
-        self.kappa = (prior_weight * DENOISE_WEIGHT_AT_REFERENCE * (sigma / REFERENCE_SIGMA)
-                      if task == "denoise" else prior_weight)
+        growth = (sigma / REFERENCE_SIGMA) ** DENOISE_WEIGHT_GROWTH
+        self.kappa = prior_weight * DENOISE_WEIGHT_AT_REFERENCE * growth if task == "denoise" else prior_weight
         self.smoothness = HOLE_SMOOTHNESS if task == "inpaint" else 0.0
         self.target_flat = _flatten_channels_last(target)
         self.fixed_flat = (_flatten_channels_last(known.expand_as(target) > 0.5) if task == "inpaint" else None)

@@ -8,7 +8,7 @@ namespace jiio {
 //   scale * ( sum(w * (x - y)^2) + kappa * sum((x - h)^2) + lambda * sum((L x)^2) )
 // Data fidelity on x, plus the learned prior |x - D(x)|^2 taken through the
 // DEQ's exact adjoint (regularisation by denoising without its
-// symmetric-Jacobian shortcut). kappa = 3 priorWeight (sigma / 25) for
+// symmetric-Jacobian shortcut). kappa = 3 priorWeight (sigma / 25)^1.5 for
 // denoising (the prior weighs more as the noise grows; the constants are
 // measured, see the source) and priorWeight for inpainting, where the known
 // pixels are held fixed by project(). Inpainting adds a small smoothness term
