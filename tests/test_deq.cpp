@@ -508,7 +508,7 @@ private Q_SLOTS:
     // JIIO keeps them exactly, lowers the objective taken at the true
     // equilibrium of x, and the implicit x-gradient of that objective (which
     // reaches x also through h directly) matches finite differences.
-    // An image prior model is solved by JIIO to a residual of 1e-2 within five
+    // An image prior model is solved by JIIO to a residual of 3e-2 within five
     // times its trained budget; naive methods and other models keep their
     // trained budget and a tight tolerance.
     void imagePriorModelsAreSolvedToATolerance()
@@ -518,7 +518,7 @@ private Q_SLOTS:
         for (auto method : {InputMethod::JiioAnderson, InputMethod::JiioPicard}) {
             const auto defaults = solveDefaults(prior, method);
             QCOMPARE(defaults.iterations, 100);
-            QCOMPARE(defaults.tolerance, 1e-2);
+            QCOMPARE(defaults.tolerance, 3e-2);
         }
         for (auto method : {InputMethod::NaiveAdam, InputMethod::NaiveGradientDescent}) {
             const auto defaults = solveDefaults(prior, method);

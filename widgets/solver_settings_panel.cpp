@@ -105,7 +105,7 @@ SolverSettingsPanel::SolverSettingsPanel(QWidget* parent) : QWidget(parent)
     iterations_->setToolTip(tr("Iteration budget: JIIO iterations, or the naive method's outer steps. Usually 15–40; "
                                "a model's default is the budget it was trained for"));
     tolerance_->setToolTip(tr("Stop when the relative residual is below this. A model whose input is the image "
-                              "stops at 1e-2 (its image changes by hundredths of a dB past that), others at 1e-5"));
+                              "stops at 3e-2 (its image changes by hundredths of a dB past that), others at 1e-5"));
     alphaZ_->setToolTip(tr("Step on the equilibrium state z (damping of z ← f(z, x)). Usually 0.5–1; lower it if "
                            "the state residual oscillates"));
     alphaMu_->setToolTip(tr("Step on the adjoint μ (the multiplier that carries the objective's gradient back "

@@ -95,7 +95,7 @@ void addSolverOptions(QCommandLineParser& parser)
          "Iteration budget (default: the budget the model was trained for; five times that for JIIO on an image "
          "prior model, which stops at its tolerance).",
          "N"},
-        {"tol", "Residual tolerance (default 1e-5; 1e-2 for JIIO on an image prior model).", "T"},
+        {"tol", "Residual tolerance (default 1e-5; 3e-2 for JIIO on an image prior model).", "T"},
         {"alpha-x", "JIIO step size on the input (default 0.01).", "A"},
         {"alpha-x-late", "JIIO input step after the switch point (default 0.003).", "A"},
         {"alpha-z", "JIIO step size on the state (default 0.8).", "A"},

@@ -3,7 +3,7 @@
 namespace jiio {
 
 namespace {
-constexpr double kImagePriorTolerance = 1e-2;
+constexpr double kImagePriorTolerance = 3e-2;
 constexpr int kImagePriorBudgetFactor = 5;
 } // namespace
 
