@@ -17,8 +17,8 @@ struct SolveDefaults {
 // sigma 50 the image is 2-3 dB better for it), and a tighter solve changes
 // the image by hundredths of a dB (on 22 held-out photographs, 1e-2 instead
 // of 3e-2 took up to 1.5 times longer, and its images were no better on
-// average: between -0.03 and +0.06 dB per corruption). Every other model and method: the trained
-// budget and a tight tolerance.
+// average: between -0.03 and +0.06 dB per corruption). Every other model and
+// method: the trained budget and a tight tolerance.
 SolveDefaults solveDefaults(const ModelConfig& config, InputMethod method);
 
 } // namespace jiio
