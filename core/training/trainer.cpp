@@ -178,8 +178,10 @@ double Trainer::trainStep(bool stopRequested)
 
     optimizer_->zero_grad();
     double loss = 0;
-    // The loss is the error of the image a user gets: inpainting returns the
-    // known pixels as observed, so only the holes are trained.
+    // The loss is the error of the readout with the known pixels as observed
+    // (inpainting returns them so), so only the holes are trained. It is the
+    // image a user gets except an image prior's inpainting, which returns x*
+    // (see validate()).
     auto deliveredError = [&](const torch::Tensor& prediction) {
         return (keepKnownPixels(prediction, batch.observed, batch.known) - clean).square().mean();
     };

@@ -27,15 +27,21 @@ constexpr double kScale = 25.0;
 // being too stiff for the input step.
 constexpr double kHoleSmoothness = 0.1;
 
-// Per channel, with mirrored borders: the 5-point Laplacian of the biharmonic
-// fill (classical_restoration.cpp), so that the term alone is minimised by it.
-torch::Tensor laplacian(const torch::Tensor& image)
+// The 5-point Laplacian stencil of the biharmonic fill
+// (classical_restoration.cpp), one per channel for a grouped convolution.
+torch::Tensor laplacianKernel(const torch::Tensor& image)
+{
+    const auto stencil = torch::tensor({0.0, 1.0, 0.0, 1.0, -4.0, 1.0, 0.0, 1.0, 0.0}, image.options());
+    return stencil.view({1, 1, 3, 3}).expand({image.size(1), 1, 3, 3}).contiguous();
+}
+
+// Per channel, with mirrored borders, so that the term alone is minimised by
+// the biharmonic fill.
+torch::Tensor laplacian(const torch::Tensor& image, const torch::Tensor& kernel)
 {
     namespace F = torch::nn::functional;
-    const auto stencil = torch::tensor({0.0, 1.0, 0.0, 1.0, -4.0, 1.0, 0.0, 1.0, 0.0}, image.options());
-    const auto weight = stencil.view({1, 1, 3, 3}).expand({image.size(1), 1, 3, 3});
     const auto padded = F::pad(image, F::PadFuncOptions({1, 1, 1, 1}).mode(torch::kReplicate));
-    return F::conv2d(padded, weight, F::Conv2dFuncOptions().groups(image.size(1)));
+    return F::conv2d(padded, kernel, F::Conv2dFuncOptions().groups(image.size(1)));
 }
 
 // [B, C, H, W] -> [B, H*W*C], the order in which models hold their input.
@@ -59,6 +65,7 @@ ImagePriorObjective::ImagePriorObjective(Task task, torch::Tensor target, torch:
     if (task == Task::Inpaint) {
         fixedFlat_ = flatChannelsLast(this->knownMask().expand_as(this->target()) > 0.5);
         lambda_ = kHoleSmoothness;
+        laplacianKernel_ = laplacianKernel(this->target());
     }
 }
 
@@ -77,7 +84,7 @@ torch::Tensor ImagePriorObjective::perSample(const torch::Tensor& prediction, co
     const auto prior = (x - prediction).square();
     auto total = data.flatten(1).sum(1) + kappa_ * prior.flatten(1).sum(1);
     if (lambda_ > 0)
-        total = total + lambda_ * laplacian(x).square().flatten(1).sum(1);
+        total = total + lambda_ * laplacian(x, laplacianKernel_).square().flatten(1).sum(1);
     return kScale * total;
 }
 

@@ -39,6 +39,7 @@ private:
     double lambda_ = 0;
     torch::Tensor fixedFlat_;  // inpainting: [B, n] true where x is held at the observation
     torch::Tensor targetFlat_; // the observation, flat channels-last
+    torch::Tensor laplacianKernel_; // inpainting: built once, applied at every evaluation
 };
 
 } // namespace jiio
