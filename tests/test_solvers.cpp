@@ -178,9 +178,14 @@ private Q_SLOTS:
     {
         QTest::addColumn<bool>("doublePrecision");
         QTest::addColumn<int>("coupledRows");
-        QTest::newRow("float64") << true << 1;
-        QTest::newRow("float32") << false << 1;
-        QTest::newRow("float64, coupled rows") << true << 3;
+        QTest::addColumn<bool>("weighted");
+        QTest::addColumn<bool>("middleUnmixed");
+        QTest::newRow("float64") << true << 1 << false << false;
+        QTest::newRow("float32") << false << 1 << false << false;
+        QTest::newRow("float64, coupled rows") << true << 3 << false << false;
+        QTest::newRow("float64, weighted blocks") << true << 1 << true << false;
+        QTest::newRow("float32, coupled rows, weighted blocks") << false << 3 << true << false;
+        QTest::newRow("float64, weighted, middle block unmixed") << true << 1 << true << true;
     }
 
     void andersonPassesAgreeWithTensorOperations()
@@ -189,9 +194,14 @@ private Q_SLOTS:
         // and both against the definitions: the summary's block norms, the
         // Gram matrix of the stored residuals, and the mixture of the stored
         // images with the weights of the bordered system. Blocks of uneven
-        // sizes over several chunks; more pairs than the memory holds.
+        // sizes over several chunks; more pairs than the memory holds. With
+        // block weights, the Gram matrix is of the weighted inner product and
+        // the summary's norms stay unweighted; an unmixed block passes the
+        // newest image through.
         QFETCH(bool, doublePrecision);
         QFETCH(int, coupledRows);
+        QFETCH(bool, weighted);
+        QFETCH(bool, middleUnmixed);
         torch::manual_seed(11);
         const auto dtype = doublePrecision ? torch::kFloat64 : torch::kFloat32;
         const double tolerance = doublePrecision ? 1e-10 : 1e-4;
@@ -200,8 +210,15 @@ private Q_SLOTS:
         const int memory = 4;
         const double lambda = 1e-4;
         const auto v0 = torch::randn({rows, length}, dtype);
-        AndersonHistory fused(v0, memory, coupledRows, blocks, AndersonHistory::Kernels::Fused);
-        AndersonHistory tensors(v0, memory, coupledRows, blocks, AndersonHistory::Kernels::Tensor);
+        const std::vector<double> blockWeights = weighted ? std::vector<double>{1.0, 50.0, 0.5} : std::vector<double>{};
+        auto weightRow = torch::ones({length}, torch::kFloat64);
+        if (weighted) {
+            weightRow.narrow(0, blocks[0], blocks[1]).fill_(50.0);
+            weightRow.narrow(0, blocks[0] + blocks[1], blocks[2]).fill_(0.5);
+        }
+        const std::vector<bool> unmixed = middleUnmixed ? std::vector<bool>{false, true, false} : std::vector<bool>{};
+        AndersonHistory fused(v0, memory, coupledRows, blocks, AndersonHistory::Kernels::Fused, blockWeights, unmixed);
+        AndersonHistory tensors(v0, memory, coupledRows, blocks, AndersonHistory::Kernels::Tensor, blockWeights, unmixed);
         QVERIFY(fused.fused());
         QVERIFY(!tensors.fused());
         std::vector<torch::Tensor> slotResidual(memory), slotImage(memory); // pair k lives in slot k mod memory
@@ -238,7 +255,7 @@ private Q_SLOTS:
                 auto gram = torch::empty({filled, filled}, torch::kFloat64);
                 for (int i = 0; i < filled; ++i)
                     for (int j = 0; j < filled; ++j)
-                        gram[i][j] = (rowsOfGroup(slotResidual[size_t(i)]) * rowsOfGroup(slotResidual[size_t(j)])).sum();
+                        gram[i][j] = (rowsOfGroup(slotResidual[size_t(i)]) * rowsOfGroup(slotResidual[size_t(j)]) * weightRow).sum();
                 const auto gramA = fused.gram(group), gramB = tensors.gram(group);
                 for (int i = 0; i < filled; ++i)
                     for (int j = 0; j < filled; ++j) {
@@ -260,6 +277,8 @@ private Q_SLOTS:
                     auto expected = torch::zeros({coupledRows, length}, torch::kFloat64);
                     for (int i = 0; i < filled; ++i)
                         expected += weights[i] * (rowsOfGroup(slotImage[size_t(i)]) - (1.0 - beta) * rowsOfGroup(slotResidual[size_t(i)]));
+                    if (middleUnmixed)
+                        expected.narrow(1, blocks[0], blocks[1]).copy_(rowsOfGroup(slotImage[size_t(k % memory)]).narrow(1, blocks[0], blocks[1]));
                     for (auto* history : {&fused, &tensors}) {
                         const auto mixed = rowsOfGroup(history->mix(lambda, beta)).to(torch::kFloat64);
                         const double error = (mixed - expected).abs().max().item<double>();

@@ -22,6 +22,16 @@ struct JiioOptions {
     int andersonMemory = 6; // each slot holds two copies of [z; x; mu]
     double andersonBeta = 1.0;
     double andersonLambda = 1e-4;
+    // How much the input's residual weighs against z's and mu's when Anderson
+    // fits its mixing weights (FixedPointOptions::andersonBlockWeights). 1
+    // treats every number alike; a small input beside large states (a task
+    // vector beside the equilibria of a support set) needs more to be driven
+    // to its optimum as fast as the states settle.
+    double inputGramWeight = 1.0;
+    // false: the input takes its plain projected step at every iteration and
+    // only z and mu are mixed (FixedPointOptions::andersonUnmixedBlocks), for
+    // inputs whose objective is non-convex along the way.
+    bool mixInput = true;
     InputConstraint constraint = InputConstraint::None;
     double radius = 0; // of the constraint ball
     // Rows that are one problem (FixedPointOptions::coupledRows): the

@@ -1,8 +1,11 @@
 // JIIO: the KKT conditions of the input optimisation as one fixed-point map
 // over the stacked state v = [z; x; mu], solved by Anderson or Picard.
+#include "error.h"
 #include "jiio/input_optimization.h"
 #include "models/frozen_parameters.h"
 #include "solve_profile.h"
+
+#include <cmath>
 
 namespace jiio {
 
@@ -141,6 +144,8 @@ torch::Tensor inputStepDirection(const torch::Tensor& gradient, InputConstraint 
 InputOptimizationResult runJiio(DeqModel& model, const StateLayout& layout, const Objective& objective,
                                 const JiioOptions& options, SolveObserver& observer, const torch::Tensor& x0)
 {
+    if (!(options.inputGramWeight > 0) || !std::isfinite(options.inputGramWeight))
+        throw Error("the input's weight in Anderson's fit must be positive");
     FrozenParameters frozen; // a solve needs no parameter gradients
     const auto batch = objective.batchSize();
     const auto tensorOptions = objective.tensorOptions();
@@ -157,6 +162,10 @@ InputOptimizationResult runJiio(DeqModel& model, const StateLayout& layout, cons
     solverOptions.andersonBeta = options.andersonBeta;
     solverOptions.andersonLambda = options.andersonLambda;
     solverOptions.coupledRows = options.coupledRows;
+    if (options.inputGramWeight != 1.0)
+        solverOptions.andersonBlockWeights = {1.0, options.inputGramWeight, 1.0};
+    if (!options.mixInput)
+        solverOptions.andersonUnmixedBlocks = {false, true, false};
     // Keep the lowest-residual iterate, but take a slightly worse one whose
     // objective is clearly lower.
     solverOptions.bestResidualSlack = 1.5;

@@ -14,7 +14,8 @@ torch::Tensor andersonSolve(FixedPointProblem& problem, const torch::Tensor& v0,
     torch::NoGradGuard noGrad;
     // Store G(v_i) and g_i = G(v_i) - v_i rather than v_i: with beta = 1 the
     // next iterate is one weighted sum of G(v_i), one pass over the history.
-    AndersonHistory history(v0, options.memory, options.coupledRows, tracker.blocks());
+    AndersonHistory history(v0, options.memory, options.coupledRows, tracker.blocks(), AndersonHistory::Kernels::Automatic,
+                            options.andersonBlockWeights, options.andersonUnmixedBlocks);
     torch::Tensor v = v0;
     while (true) {
         torch::Tensor gv = problem.apply(v);

@@ -4,6 +4,7 @@
 #include <ATen/Parallel.h>
 #include <Eigen/Dense>
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 
@@ -79,17 +80,33 @@ void combine(const std::vector<const T*>& rows, const std::vector<T>& coefficien
 } // namespace
 
 AndersonHistory::AndersonHistory(const torch::Tensor& v0, int memory, int64_t coupledRows,
-                                 std::vector<int64_t> blocks, Kernels kernels)
+                                 std::vector<int64_t> blocks, Kernels kernels, std::vector<double> blockWeights,
+                                 std::vector<bool> unmixedBlocks)
     : rows_(v0.size(0)), length_(v0.size(1)), memory_(std::max(1, memory)), group_(std::max<int64_t>(1, coupledRows)),
       blocks_(blocks.empty() ? std::vector<int64_t>{v0.size(1)} : std::move(blocks))
 {
     TORCH_CHECK(rows_ % group_ == 0, "Anderson: a batch of ", rows_, " rows is not made of groups of ", group_);
     TORCH_CHECK(std::accumulate(blocks_.begin(), blocks_.end(), int64_t(0)) == length_,
                 "the residual blocks do not add up to the state's length");
+    TORCH_CHECK(blockWeights.empty() || blockWeights.size() == blocks_.size(), "Anderson: ", blockWeights.size(),
+                " block weights for ", blocks_.size(), " residual blocks");
+    for (double weight : blockWeights)
+        TORCH_CHECK(std::isfinite(weight) && weight > 0, "Anderson: block weights must be positive");
+    if (std::any_of(blockWeights.begin(), blockWeights.end(), [](double w) { return w != 1.0; }))
+        blockWeights_ = std::move(blockWeights);
+    TORCH_CHECK(unmixedBlocks.empty() || unmixedBlocks.size() == blocks_.size(), "Anderson: ", unmixedBlocks.size(),
+                " unmixed-block flags for ", blocks_.size(), " residual blocks");
+    unmixed_ = unmixedBlocks.empty() ? std::vector<bool>(blocks_.size(), false) : std::move(unmixedBlocks);
     const bool cpuFloat = v0.is_cpu() && (v0.scalar_type() == torch::kFloat || v0.scalar_type() == torch::kDouble);
     TORCH_CHECK(kernels != Kernels::Fused || cpuFloat, "the fused Anderson passes need a floating state on the CPU");
     fused_ = kernels == Kernels::Fused || (kernels == Kernels::Automatic && cpuFloat);
     options_ = v0.options();
+    if (!blockWeights_.empty() && !fused_) {
+        std::vector<torch::Tensor> parts;
+        for (size_t b = 0; b < blocks_.size(); ++b)
+            parts.push_back(torch::full({blocks_[b]}, blockWeights_[b], options_));
+        weightRow_ = torch::cat(parts).unsqueeze(0);
+    }
     gram_.assign(size_t((rows_ / group_) * memory_ * memory_), 0.0);
     for (int64_t row = 0; row < rows_; ++row) {
         int64_t offset = 0;
@@ -149,8 +166,9 @@ ResidualSummary AndersonHistory::addFused(const torch::Tensor& vIn, const torch:
                 double* out = partial.data() + s * width;
                 scalar_t* residual = residuals[size_t(slot_)] + at;
                 storePair(gvData + at, vData + at, image + at, residual, count, out);
+                const double weight = blockWeights_.empty() ? 1.0 : blockWeights_[size_t(seg.block)];
                 for (int i = 0; i < filled_; ++i)
-                    out[2 + i] = i == slot_ ? out[0] : dot(residuals[size_t(i)] + at, residual, count);
+                    out[2 + i] = weight * (i == slot_ ? out[0] : dot(residuals[size_t(i)] + at, residual, count));
             }
         });
     });
@@ -174,9 +192,10 @@ ResidualSummary AndersonHistory::addWithTensors(const torch::Tensor& v, const to
     auto& g = residuals_[size_t(slot_)];
     torch::sub_out(g, gv, v);
     images_[size_t(slot_)].copy_(gv);
+    const auto weighted = weightRow_.defined() ? g * weightRow_ : g;
     std::vector<torch::Tensor> slotDots;
     for (int i = 0; i < filled_; ++i)
-        slotDots.push_back((residuals_[size_t(i)] * g).sum(1));
+        slotDots.push_back((residuals_[size_t(i)] * weighted).sum(1));
     const auto products = torch::stack(slotDots, 1);
     std::vector<torch::Tensor> columns{residualSquares(gv, g, blocks_)};
     if (objective.defined())
@@ -239,6 +258,10 @@ torch::Tensor AndersonHistory::mix(double lambda, double beta) const
         if (beta != 1.0)
             next.addcmul_(u.narrow(1, i, 1), residuals_[size_t(i)]);
     }
+    int64_t offset = 0;
+    for (size_t block = 0; block < blocks_.size(); offset += blocks_[block], ++block)
+        if (unmixed_[block])
+            next.narrow(1, offset, blocks_[block]).copy_(images_[size_t(slot_)].narrow(1, offset, blocks_[block]));
     return next;
 }
 
@@ -261,6 +284,10 @@ torch::Tensor AndersonHistory::mixFused(const std::vector<double>& imageWeights,
                 sources.clear();
                 coefficients.clear();
                 const int64_t at = seg.row * length_ + seg.begin;
+                if (unmixed_[size_t(seg.block)]) {
+                    std::copy(images[size_t(slot_)] + at, images[size_t(slot_)] + at + (seg.end - seg.begin), out + at);
+                    continue;
+                }
                 for (int i = 0; i < filled_; ++i) {
                     sources.push_back(images[size_t(i)] + at);
                     coefficients.push_back(scalar_t(imageWeights[size_t(seg.row * filled_ + i)]));

@@ -20,15 +20,22 @@ class AndersonHistory {
 public:
     enum class Kernels { Automatic, Fused, Tensor };
 
+    // blockWeights (one per block, or empty for all 1) scale each block's
+    // share of the Gram matrix, so the mixing weights favour driving the
+    // heavier blocks' residuals down; the reported summary stays unweighted.
+    // Blocks flagged in unmixedBlocks take the newest image G(v) in mix()
+    // (their residuals still count in the fit).
     AndersonHistory(const torch::Tensor& v0, int memory, int64_t coupledRows, std::vector<int64_t> blocks,
-                    Kernels kernels = Kernels::Automatic);
+                    Kernels kernels = Kernels::Automatic, std::vector<double> blockWeights = {},
+                    std::vector<bool> unmixedBlocks = {});
 
     // Stores (v, G(v)) in the next slot, adds the new row and column of the
     // Gram matrix, and returns the pair's summary (with the objective, when
     // defined).
     ResidualSummary add(const torch::Tensor& v, const torch::Tensor& gv, const torch::Tensor& objective);
 
-    // The next iterate sum_i w_i (G(v_i) - (1 - beta) g_i), with weights that
+    // The next iterate sum_i w_i (G(v_i) - (1 - beta) g_i) (on unmixed blocks
+    // the newest G(v)), with weights that
     // minimise |sum_i w_i g_i| subject to sum_i w_i = 1 (regularised by
     // lambda relative to the residuals' size). Undefined when the small
     // system stays singular however much it is regularised.
@@ -52,6 +59,9 @@ private:
     int64_t rows_, length_, memory_, group_;
     torch::TensorOptions options_;
     std::vector<int64_t> blocks_;
+    std::vector<double> blockWeights_; // empty: every block weighs 1
+    torch::Tensor weightRow_;          // the tensor path's [1, length] weights, when not all 1
+    std::vector<bool> unmixed_;        // per block: mix() passes G(v) through
     bool fused_;
     std::vector<Segment> segments_;
     // One [rows, length] tensor per slot, allocated as the slot is first

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace jiio {
 
@@ -73,6 +74,17 @@ struct FixedPointOptions {
     // vector) and mix with one set of weights, from the group's summed Gram
     // matrix. The batch must be a multiple of it.
     int coupledRows = 1;
+    // Anderson: how much each residual block (FixedPointProblem::
+    // residualBlocks) weighs when the mixing weights are fitted; empty: all 1.
+    // A small block that converges slowly (an optimised input beside a large
+    // state) is otherwise all but ignored by the fit.
+    std::vector<double> andersonBlockWeights;
+    // Anderson: blocks that take the plain step G(v) rather than the mixture
+    // (empty: none). The mixture is a secant step toward a stationary point of
+    // any kind; a block that descends a non-convex objective (an input under
+    // optimisation) keeps descending with the plain step, while the blocks
+    // that only have to settle are still accelerated.
+    std::vector<bool> andersonUnmixedBlocks;
     // Divergence: residual this many times above the best one seen.
     double divergenceFactor = 1e4;
     // Cost-aware best iterate: accept a residual up to this factor above the
