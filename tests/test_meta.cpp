@@ -164,6 +164,32 @@ private slots:
         QVERIFY(torch::allclose(alone.tasks[0], jiio.tasks[1], 1e-6, 1e-7));
     }
 
+    void taskWeightInAndersonTravelsWithTheTrainingOptions()
+    {
+        MetaTrainingOptions options;
+        options.adaptation.taskGramWeight = 250.0;
+        options.adaptation.mixTask = false;
+        const auto again = MetaTrainingOptions::fromText(options.toText());
+        QCOMPARE(again.adaptation.taskGramWeight, 250.0);
+        QVERIFY(!again.adaptation.mixTask);
+        // A run written before these existed resumes as it ran: v weighed and
+        // mixed like every other number.
+        std::string older = options.toText();
+        for (const std::string key : {"inner_gram_weight", "inner_mix_task"}) {
+            const auto at = older.find(key);
+            older.erase(at, older.find('\n', at) + 1 - at);
+        }
+        const auto resumed = MetaTrainingOptions::fromText(older);
+        QCOMPARE(resumed.adaptation.taskGramWeight, 1.0);
+        QVERIFY(resumed.adaptation.mixTask);
+        AdaptationOptions adaptation;
+        adaptation.taskGramWeight = 0;
+        QVERIFY_THROWS_EXCEPTION(Error, adaptation.validate());
+        const auto settings = AdaptationOptions().settings(kWays * kShots);
+        QCOMPARE(settings.jiio.inputGramWeight, AdaptationOptions().taskGramWeight);
+        QCOMPARE(settings.jiio.mixInput, AdaptationOptions().mixTask);
+    }
+
     void implicitMetaGradientMatchesFiniteDifferences()
     {
         auto model = test::tinyFewShotModel(/*doublePrecision=*/true);

@@ -39,6 +39,7 @@ std::string MetaTrainingOptions::toText() const
         << "\nshots = " << shots << "\nqueries = " << queries << "\ninner_method = " << int(adaptation.method)
         << "\ninner_iterations = " << adaptation.iterations << "\ninner_tolerance = " << adaptation.tolerance
         << "\ninner_lambda = " << adaptation.lambda << "\ninner_step = " << adaptation.taskStep
+        << "\ninner_gram_weight = " << adaptation.taskGramWeight << "\ninner_mix_task = " << (adaptation.mixTask ? 1 : 0)
         << "\nfirst_order = " << (meta.firstOrder ? 1 : 0) << "\ncg_iterations = " << meta.cgIterations
         << "\nhvp_step = " << meta.hvpStep << "\nlearning_rate = " << learningRate
         << "\ngradient_clip = " << gradientClip << "\njacobian_weight = " << jacobianWeight
@@ -70,6 +71,11 @@ MetaTrainingOptions MetaTrainingOptions::fromText(const std::string& text)
     set("inner_tolerance", options.adaptation.tolerance);
     set("inner_lambda", options.adaptation.lambda);
     set("inner_step", options.adaptation.taskStep);
+    // Runs written before these existed mixed v like any other number.
+    options.adaptation.taskGramWeight = 1.0;
+    options.adaptation.mixTask = true;
+    set("inner_gram_weight", options.adaptation.taskGramWeight);
+    set("inner_mix_task", options.adaptation.mixTask);
     set("first_order", options.meta.firstOrder);
     set("cg_iterations", options.meta.cgIterations);
     set("hvp_step", options.meta.hvpStep);

@@ -39,7 +39,7 @@ void AdaptationOptions::validate() const
 {
     if (method == InputMethod::NaiveAdam)
         throw Error("the naive inner loop of few-shot adaptation is gradient descent");
-    if (iterations < 1 || taskStep <= 0 || tolerance <= 0)
+    if (iterations < 1 || taskStep <= 0 || tolerance <= 0 || !(taskGramWeight > 0))
         throw Error("adaptation needs a positive budget, step and tolerance");
 }
 
@@ -53,6 +53,8 @@ SolveSettings AdaptationOptions::settings(int64_t supportPerEpisode) const
     settings.jiio.alphaX = taskStep;
     settings.jiio.alphaXLate = taskStep;
     settings.jiio.coupledRows = int(supportPerEpisode);
+    settings.jiio.inputGramWeight = taskGramWeight;
+    settings.jiio.mixInput = mixTask;
     settings.naive.optimizer = NaiveOptimizer::GradientDescent;
     settings.naive.steps = iterations;
     settings.naive.gdLearningRate = taskStep;

@@ -18,6 +18,14 @@ struct AdaptationOptions {
     double tolerance = 1e-5;
     double lambda = -1;   // negative: the model's own (its priorWeight)
     double taskStep = 1.0; // the step on v: JIIO's x step, naive GD's learning rate
+    // JIIO: v's weight in Anderson's fit (JiioOptions::inputGramWeight). The
+    // 32 numbers of v sit beside thousands of z and mu per support image;
+    // unweighted, Anderson settles the states and leaves v to crawl.
+    double taskGramWeight = 1000.0;
+    // JIIO: whether Anderson mixes v too (JiioOptions::mixInput). The support
+    // loss is not convex in v: mixed, v can be drawn back toward a stationary
+    // point of another kind while the plain step keeps descending.
+    bool mixTask = false;
     int innerIterations = 30;      // naive: each forward / adjoint solve's budget
     double innerTolerance = 1e-4;  // ... and tolerance
 
