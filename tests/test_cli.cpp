@@ -274,6 +274,13 @@ private Q_SLOTS:
         QVERIFY(reached >= 0 && reached <= 2);
         QVERIFY2(eval.out.contains(QString("reached the target on %1 of 2 episodes").arg(reached)),
                  qPrintable(eval.out));
+        // One domain alone: the digits only.
+        const auto cross = runCli({"eval", "--task", "meta", "--model", trained, "--episodes", "1", "--shots", "1",
+                                   "--iters", "2", "--domain", "cross"});
+        expectSuccess(cross);
+        QVERIFY2(cross.out.contains("cross-domain") && !cross.out.contains("in-domain"), qPrintable(cross.out));
+        expectCleanFailure(runCli({"eval", "--task", "meta", "--model", trained, "--domain", "sideways"}),
+                           "--domain takes 'in', 'cross' or 'both'");
     }
 
     void helpIsAvailableEverywhere()

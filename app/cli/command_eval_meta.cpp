@@ -21,6 +21,8 @@ void addMetaEvalOptions(QCommandLineParser& parser)
         {"episodes", "Meta: test episodes per setting (default 600).", "N"},
         {"shots", "Meta: support images per class (default: 1 and 5, each a setting).", "K"},
         {"digits", "Meta: OpenCV's digits.png for the cross-domain episodes (default: opencv-doc's).", "file"},
+        {"domain", "Meta: 'in' (Fashion-MNIST's unseen classes), 'cross' (OpenCV's digits) or 'both' (default).",
+         "which"},
     });
 }
 
@@ -43,6 +45,11 @@ int runMetaEval(const QCommandLineParser& parser)
     options.adaptation.iterations = intValue(parser, "iters", loaded.config.jiioIterations, 1, 100000);
     options.seed = uint64_t(intValue(parser, "seed", 0, 0, 2147483647));
     options.progress = [](const std::string& stage) { std::fprintf(stderr, "  %s\n", stage.c_str()); };
+    const QString domain = parser.isSet("domain") ? parser.value("domain") : QString("both");
+    if (domain != "in" && domain != "cross" && domain != "both")
+        throw UsageError("--domain takes 'in', 'cross' or 'both', not '" + toStd(domain) + "'");
+    options.inDomain = domain != "cross";
+    options.crossDomain = domain != "in";
     std::vector<int> shots{1, 5};
     if (parser.isSet("shots"))
         shots = {intValue(parser, "shots", 5, 1, 1000)};

@@ -183,6 +183,8 @@ MetaReport evaluateFewShot(DeqModel& model, const std::string& modelName, const 
         throw Error("this is a " + toString(model->config().kind) + " model; --task meta evaluates fewshot models");
     if (options.episodes < 1 || options.batchEpisodes < 1 || options.queries < 1)
         throw Error("the evaluation needs at least one episode, a batch of one and one query per class");
+    if (!options.inDomain && !options.crossDomain)
+        throw Error("the evaluation needs the in-domain or the cross-domain episodes, or both");
     model->eval();
     MetaReport report;
     report.model = modelName;
@@ -195,6 +197,8 @@ MetaReport evaluateFewShot(DeqModel& model, const std::string& modelName, const 
     for (const auto& [pool, domain, settingWays] :
          {std::tuple<const FewShotPool*, const char*, int>{&inDomain, "in-domain", inDomainWays},
           {&crossDomain, "cross-domain", ways}}) {
+        if (!(pool == &inDomain ? options.inDomain : options.crossDomain))
+            continue;
         for (const int k : shots) {
             if (options.progress)
                 options.progress(std::string(domain) + " " + std::to_string(settingWays) + "-way " + std::to_string(k)

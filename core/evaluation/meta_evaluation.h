@@ -23,6 +23,7 @@ struct MetaEvalOptions {
     // needs more could claim no speedup anyway.
     int timingBudgetMultiple = 4;
     uint64_t seed = 0;
+    bool inDomain = true, crossDomain = true; // which pools to evaluate on
     std::function<void(const std::string&)> progress;
 };
 
