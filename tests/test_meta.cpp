@@ -261,7 +261,7 @@ private slots:
         options.ways = 3;
         options.shots = 2;
         options.queries = 3;
-        options.adaptation.iterations = 8;
+        options.adaptation.iterations = 15; // as meta-training's default: v takes plain steps
         options.validationEpisodes = 6;
         options.validateEvery = 4;
         QTemporaryDir dir;

@@ -130,6 +130,38 @@ private Q_SLOTS:
         QVERIFY2(error < 0.9, qPrintable(QString("relative error %1").arg(error)));
     }
 
+    void lastIterateIsReturnedWhenAsked()
+    {
+        // Picard on v -> v + s_k: the residual is |s_k|, lowest at the second
+        // iterate; the last one recorded is v0 + s_1 + ... + s_4.
+        const std::vector<double> steps{1.0, 0.1, 0.5, 0.7, 0.9};
+        auto run = [&](bool last, bool poisonLast) {
+            int calls = 0;
+            FunctionProblem problem([&](const torch::Tensor& v) {
+                const double step = steps[size_t(calls++)];
+                const double scale = poisonLast && calls == int(steps.size()) ? std::nan("") : 1.0;
+                return (v + step) * scale;
+            });
+            FixedPointOptions options;
+            options.method = FixedPointMethod::Picard;
+            options.maxIterations = int(steps.size());
+            options.relativeResidual = false;
+            options.tolerance = 1e-12;
+            options.returnLastIterate = last;
+            NullObserver quiet;
+            return solveFixedPoint(problem, torch::zeros({1, 1}, torch::kFloat64), options, quiet);
+        };
+        const auto best = run(false, false), last = run(true, false), diverged = run(true, true);
+        QCOMPARE(best.solution.item<double>(), 1.0);
+        QCOMPARE(best.residual.item<double>(), 0.1);
+        QCOMPARE(last.reason, StopReason::BudgetExhausted);
+        QVERIFY(std::abs(last.solution.item<double>() - 2.3) < 1e-12);
+        QCOMPARE(last.residual.item<double>(), 0.9);
+        // A solve that ends in NaN still returns its best iterate.
+        QCOMPARE(diverged.reason, StopReason::Diverged);
+        QCOMPARE(diverged.solution.item<double>(), 1.0);
+    }
+
     void divergenceIsDetected()
     {
         // z = 2 z + 1 has a repelling fixed point; Picard runs away from it.

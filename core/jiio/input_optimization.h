@@ -32,6 +32,10 @@ struct JiioOptions {
     // only z and mu are mixed (FixedPointOptions::andersonUnmixedBlocks), for
     // inputs whose objective is non-convex along the way.
     bool mixInput = true;
+    // Return the last iterate rather than the best one
+    // (FixedPointOptions::returnLastIterate), as the naive loop returns its
+    // last step.
+    bool returnLastIterate = false;
     InputConstraint constraint = InputConstraint::None;
     double radius = 0; // of the constraint ball
     // Rows that are one problem (FixedPointOptions::coupledRows): the

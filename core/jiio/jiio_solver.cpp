@@ -170,6 +170,7 @@ InputOptimizationResult runJiio(DeqModel& model, const StateLayout& layout, cons
     // objective is clearly lower.
     solverOptions.bestResidualSlack = 1.5;
     solverOptions.objectiveMargin = 0.02;
+    solverOptions.returnLastIterate = options.returnLastIterate;
     auto solved = solveFixedPoint(problem, v0, solverOptions, observer);
 
     InputOptimizationResult result;

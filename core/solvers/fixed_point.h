@@ -91,10 +91,14 @@ struct FixedPointOptions {
     // best when the objective is lower by at least objectiveMargin (relative).
     double bestResidualSlack = 1.0;
     double objectiveMargin = 0.0;
+    // Return the last iterate instead of the best one, unless the solve
+    // diverged: for maps that descend an objective step by step, where the
+    // lowest residual can be an early iterate that descended least.
+    bool returnLastIterate = false;
 };
 
 struct FixedPointResult {
-    torch::Tensor solution;       // best iterate per sample [B, n]
+    torch::Tensor solution;       // best (or last) iterate per sample [B, n]
     torch::Tensor residual;       // its residual per sample [B]
     torch::Tensor objective;      // its objective per sample, when the problem has one
     int iterations = 0;

@@ -157,6 +157,11 @@ bool SolveTracker::record(const torch::Tensor& v, const ResidualSummary& summary
     stats.vjpCount = problem_.vjpCount();
 
     updateBest(v, residual, objective);
+    if (options_.returnLastIterate) {
+        last_ = v.detach();
+        lastResidual_ = residual;
+        lastObjective_ = objective;
+    }
     if (observer_.wantsInput())
         if (const auto input = problem_.lastInput(); input.defined())
             observer_.onInput(input);
@@ -187,11 +192,13 @@ bool SolveTracker::record(const torch::Tensor& v, const ResidualSummary& summary
 FixedPointResult SolveTracker::finish()
 {
     FixedPointResult result;
-    result.solution = best_;
+    const bool last = options_.returnLastIterate && last_.defined() && reason_ != StopReason::Diverged;
+    result.solution = last ? last_ : best_;
     const auto options = torch::TensorOptions().dtype(best_.scalar_type()).device(best_.device());
-    result.residual = torch::tensor(bestResidual_, torch::kDouble).to(options);
-    if (!bestObjective_.empty())
-        result.objective = torch::tensor(bestObjective_, torch::kDouble).to(options);
+    result.residual = torch::tensor(last ? lastResidual_ : bestResidual_, torch::kDouble).to(options);
+    const auto& objective = last ? lastObjective_ : bestObjective_;
+    if (!objective.empty())
+        result.objective = torch::tensor(objective, torch::kDouble).to(options);
     result.iterations = iteration_;
     result.reason = reason_;
     result.elapsedSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();

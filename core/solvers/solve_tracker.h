@@ -44,6 +44,9 @@ private:
     torch::Tensor best_;
     std::vector<double> bestResidual_;  // per row
     std::vector<double> bestObjective_; // per row, or empty
+    torch::Tensor last_;                // FixedPointOptions::returnLastIterate: the last iterate,
+    std::vector<double> lastResidual_;  // its residuals
+    std::vector<double> lastObjective_; // and objectives
 };
 
 // rows [B, k, n] times vectors [B, n] -> [B, k]. One BLAS gemv per sample:

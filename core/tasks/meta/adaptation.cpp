@@ -55,6 +55,10 @@ SolveSettings AdaptationOptions::settings(int64_t supportPerEpisode) const
     settings.jiio.coupledRows = int(supportPerEpisode);
     settings.jiio.inputGramWeight = taskGramWeight;
     settings.jiio.mixInput = mixTask;
+    // v descends the support loss step by step: like the naive loop, JIIO
+    // returns where it got to, not its iterate of lowest residual (often an
+    // early one, with the states settled but v barely moved).
+    settings.jiio.returnLastIterate = true;
     settings.naive.optimizer = NaiveOptimizer::GradientDescent;
     settings.naive.steps = iterations;
     settings.naive.gdLearningRate = taskStep;
