@@ -256,7 +256,7 @@ private Q_SLOTS:
                            "few-shot");
         const QString json = path("meta.json");
         const auto eval = runCli({"eval", "--task", "meta", "--model", trained, "--episodes", "2", "--shots", "1",
-                                  "--iters", "3", "--json", json});
+                                  "--iters", "3", "--naive-steps", "2", "--json", json});
         expectSuccess(eval);
         QVERIFY2(eval.out.contains("nearest centroid"), qPrintable(eval.out));
         QFile file(json);
@@ -270,13 +270,21 @@ private Q_SLOTS:
         // How often JIIO reached the naive loop's objective in the timing runs.
         const auto detail = document["detail"].toObject();
         QCOMPARE(detail["timing_episodes"].toInt(), 2);
+        // The paired difference is over the same episodes, so its mean is the difference of the means.
+        const double paired = detail["jiio_minus_naive"].toObject()["mean"].toDouble(1e9);
+        QVERIFY2(std::abs(paired - (document["accuracy"].toDouble() - document["naive_accuracy"].toDouble())) < 1e-9,
+                 qPrintable(QString::number(paired)));
+        QVERIFY(detail["jiio_inner_objective"].toDouble() > 0 && detail["naive_inner_objective"].toDouble() > 0);
+        QVERIFY2(eval.out.contains("paired over the same episodes"), qPrintable(eval.out));
+        QVERIFY2(eval.out.contains("JIIO 3 iterations, naive GD 2 steps"), qPrintable(eval.out));
+        QCOMPARE(document["naive_steps"].toInt(), 2);
         const int reached = detail["jiio_reached_episodes"].toInt(-1);
         QVERIFY(reached >= 0 && reached <= 2);
         QVERIFY2(eval.out.contains(QString("reached the target on %1 of 2 episodes").arg(reached)),
                  qPrintable(eval.out));
         // One domain alone: the digits only.
         const auto cross = runCli({"eval", "--task", "meta", "--model", trained, "--episodes", "1", "--shots", "1",
-                                   "--iters", "2", "--domain", "cross"});
+                                   "--iters", "2", "--naive-steps", "2", "--domain", "cross"});
         expectSuccess(cross);
         QVERIFY2(cross.out.contains("cross-domain") && !cross.out.contains("in-domain"), qPrintable(cross.out));
         expectCleanFailure(runCli({"eval", "--task", "meta", "--model", trained, "--domain", "sideways"}),
@@ -903,6 +911,8 @@ private Q_SLOTS:
             {QStringList{"info", rgbModel_, "--json", path("no-such-folder/info.json")}, "does not exist"},
             {QStringList{"train", "--output", output, "--sigma-min", "30", "--sigma-max", "20"},
              "--sigma-min must not exceed --sigma-max"},
+            {QStringList{"train", "--output", output, "--inpaint-fraction", "1.5"},
+             "--inpaint-fraction must be a number in [0, 1]"},
             {QStringList{"bench", "--model", rgbModel_, "--json", path("no-such-folder/bench.json")},
              "the folder does not exist"},
             {QStringList{"frobnicate"}, "unknown command"},

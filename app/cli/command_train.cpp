@@ -121,6 +121,8 @@ int runTrain(const QStringList& arguments)
         {"gain-target", "Largest gain of df/dz the penalty allows (default 0.8).", "G"},
         {"sigma-min", "Restoration: lowest training noise level, 0-255 scale (default 5).", "S"},
         {"sigma-max", "Restoration: highest training noise level (default 50).", "S"},
+        {"inpaint-fraction", "Restoration: share of the batches that are inpainting, the rest denoising (default 0.5).",
+         "F"},
         {"unrolled-steps", "Warm-up steps trained by unrolling f instead of implicitly (default 0).", "N"},
         {"unroll-depth", "Applications of f per unrolled warm-up step (default 8).", "N"},
         {"checkpoint-every", "Steps between checkpoints (default 100).", "N"},
@@ -178,6 +180,7 @@ int runTrain(const QStringList& arguments)
     options.sigmaMax = doubleValue(parser, "sigma-max", defaults.sigmaMax, 0.0, 255.0);
     if (options.sigmaMin > options.sigmaMax)
         throw UsageError("--sigma-min must not exceed --sigma-max");
+    options.inpaintFraction = doubleValue(parser, "inpaint-fraction", defaults.inpaintFraction, 0.0, 1.0);
     options.checkpointEvery = intValue(parser, "checkpoint-every", defaults.checkpointEvery, 1, 10000000);
     options.validateEvery = intValue(parser, "validate-every", defaults.validateEvery, 1, 10000000);
     options.unrolledSteps = intValue(parser, "unrolled-steps", defaults.unrolledSteps, 0, 10000000);

@@ -72,6 +72,14 @@ AtTaskInit scoreAtTaskInit(DeqModel& model, const EpisodeRows& support, const Ep
     return result;
 }
 
+AdaptationOptions naiveAdaptation(const MetaEvalOptions& options)
+{
+    auto naive = options.adaptation;
+    naive.method = InputMethod::NaiveGradientDescent;
+    naive.iterations = options.naiveSteps;
+    return naive;
+}
+
 void timeInnerLoops(DeqModel& model, const FewShotPool& pool, MetaSetting& setting, const MetaEvalOptions& options)
 {
     std::vector<double> naiveSeconds, jiioSeconds, targets;
@@ -90,11 +98,9 @@ void timeInnerLoops(DeqModel& model, const FewShotPool& pool, MetaSetting& setti
         EquilibriumObjective evaluate(model, layout, objective);
 
         TracedRun naive, jiio;
-        auto naiveOptions = options.adaptation;
-        naiveOptions.method = InputMethod::NaiveGradientDescent;
-        adaptTaskVectors(model, episode, naiveOptions, naive.trace);
+        adaptTaskVectors(model, episode, naiveAdaptation(options), naive.trace);
         auto jiioOptions = options.adaptation;
-        jiioOptions.iterations = options.timingBudgetMultiple * options.adaptation.iterations;
+        jiioOptions.iterations = options.timingBudgetMultiple * options.naiveSteps;
         jiioOptions.tolerance = 1e-9; // run the whole budget: the target decides
         adaptTaskVectors(model, episode, jiioOptions, jiio.trace);
 
@@ -141,9 +147,9 @@ MetaSetting evaluateSetting(DeqModel& model, const FewShotPool& pool, const std:
     setting.shots = shots;
     setting.episodes = options.episodes;
     std::vector<double> jiio, naive, none, centroid;
+    double jiioObjectiveSum = 0, naiveObjectiveSum = 0, jiioSeconds = 0, naiveSeconds = 0;
     NullObserver quiet;
-    auto naiveOptions = options.adaptation;
-    naiveOptions.method = InputMethod::NaiveGradientDescent;
+    const auto naiveOptions = naiveAdaptation(options);
     for (int first = 0; first < options.episodes; first += options.batchEpisodes) {
         const int count = std::min(options.batchEpisodes, options.episodes - first);
         std::vector<Episode> episodes;
@@ -158,8 +164,14 @@ MetaSetting evaluateSetting(DeqModel& model, const FewShotPool& pool, const std:
         auto append = [](std::vector<double>& to, const std::vector<double>& values) {
             to.insert(to.end(), values.begin(), values.end());
         };
-        append(jiio, accuracyWith(adaptTaskVectors(model, episodes, options.adaptation, quiet).tasks));
-        append(naive, accuracyWith(adaptTaskVectors(model, episodes, naiveOptions, quiet).tasks));
+        const auto jiioAdapted = adaptTaskVectors(model, episodes, options.adaptation, quiet);
+        const auto naiveAdapted = adaptTaskVectors(model, episodes, naiveOptions, quiet);
+        append(jiio, accuracyWith(jiioAdapted.tasks));
+        append(naive, accuracyWith(naiveAdapted.tasks));
+        jiioObjectiveSum += jiioAdapted.objective.sum().item<double>();
+        naiveObjectiveSum += naiveAdapted.objective.sum().item<double>();
+        jiioSeconds += jiioAdapted.seconds;
+        naiveSeconds += naiveAdapted.seconds;
         const auto atTaskInit = scoreAtTaskInit(model, support, queries, count);
         append(none, atTaskInit.unadapted);
         append(centroid, atTaskInit.centroid);
@@ -168,6 +180,14 @@ MetaSetting evaluateSetting(DeqModel& model, const FewShotPool& pool, const std:
     setting.naive = summarise(naive);
     setting.noAdaptation = summarise(none);
     setting.centroid = summarise(centroid);
+    std::vector<double> differences;
+    for (size_t e = 0; e < jiio.size(); ++e)
+        differences.push_back(jiio[e] - naive[e]);
+    setting.jiioMinusNaive = summarise(differences);
+    setting.jiioObjective = jiioObjectiveSum / double(options.episodes);
+    setting.naiveObjective = naiveObjectiveSum / double(options.episodes);
+    setting.jiioRunSeconds = jiioSeconds / double(options.episodes);
+    setting.naiveRunSeconds = naiveSeconds / double(options.episodes);
     if (options.progress)
         options.progress("  timing the inner loops on " + std::to_string(options.timingEpisodes) + " episodes");
     timeInnerLoops(model, pool, setting, options);
@@ -181,14 +201,15 @@ MetaReport evaluateFewShot(DeqModel& model, const std::string& modelName, const 
 {
     if (model->config().kind != ModelKind::FewShot)
         throw Error("this is a " + toString(model->config().kind) + " model; --task meta evaluates fewshot models");
-    if (options.episodes < 1 || options.batchEpisodes < 1 || options.queries < 1)
-        throw Error("the evaluation needs at least one episode, a batch of one and one query per class");
+    if (options.episodes < 1 || options.batchEpisodes < 1 || options.queries < 1 || options.naiveSteps < 1)
+        throw Error("the evaluation needs at least one episode, a batch of one, one query per class and one naive step");
     if (!options.inDomain && !options.crossDomain)
         throw Error("the evaluation needs the in-domain or the cross-domain episodes, or both");
     model->eval();
     MetaReport report;
     report.model = modelName;
     report.iterations = options.adaptation.iterations;
+    report.naiveSteps = options.naiveSteps;
     for (const auto& [key, value] : model->config().provenance)
         if (key == "training" || key == "training_seconds" || key == "training_steps")
             report.trainingNote += (report.trainingNote.empty() ? "" : ", ") + key + " " + value;
@@ -213,7 +234,8 @@ std::string metaTable(const MetaReport& report)
 {
     auto out = classicStream();
     out << std::fixed << std::setprecision(2);
-    out << "model " << report.model << ", inner budget " << report.iterations << " iterations";
+    out << "model " << report.model << ", inner budget: JIIO " << report.iterations << " iterations, naive GD "
+        << report.naiveSteps << " steps";
     if (!report.trainingNote.empty())
         out << "\n(" << report.trainingNote << ")";
     out << "\n\nsetting                       JIIO             naive GD         no adaptation    nearest centroid\n";
@@ -233,6 +255,14 @@ std::string metaTable(const MetaReport& report)
         out << "\n";
     }
     out << "(accuracy in percent, +- the 95 % confidence interval over episodes)\n\n";
+    out << "JIIO minus naive GD, paired over the same episodes; the inner objective each ends at, and its time:\n";
+    for (const auto& s : report.settings)
+        out << "  " << std::left << std::setw(28)
+            << (s.domain + " " + std::to_string(s.ways) + "-way " + std::to_string(s.shots) + "-shot") << std::right
+            << std::setprecision(2) << " " << s.jiioMinusNaive.mean << " +- " << s.jiioMinusNaive.ci95
+            << " points   objective JIIO " << std::setprecision(4) << s.jiioObjective << " (" << s.jiioRunSeconds
+            << " s), naive " << s.naiveObjective << " (" << s.naiveRunSeconds << " s)\n";
+    out << "\n";
     out << "inner loop per episode, to the naive loop's final objective (at the true equilibrium):\n";
     for (const auto& s : report.settings)
         out << "  " << std::left << std::setw(28) << (s.domain + " " + std::to_string(s.ways) + "-way "
@@ -259,6 +289,11 @@ std::string metaJson(const MetaReport& report)
             {"inner_speedup", value(s.innerSpeedup)},
             {"detail", {{"jiio", accuracy(s.jiio)}, {"naive", accuracy(s.naive)},
                         {"no_adaptation", accuracy(s.noAdaptation)}, {"centroid", accuracy(s.centroid)},
+                        {"jiio_minus_naive", accuracy(s.jiioMinusNaive)},
+                        {"jiio_inner_objective", value(s.jiioObjective)},
+                        {"naive_inner_objective", value(s.naiveObjective)},
+                        {"jiio_run_seconds", value(s.jiioRunSeconds)},
+                        {"naive_run_seconds", value(s.naiveRunSeconds)},
                         {"target_objective", value(s.targetObjective)}, {"naive_seconds", value(s.naiveSeconds)},
                         {"jiio_seconds", value(s.jiioSeconds)}, {"naive_f_evals", s.naiveEvaluations},
                         {"jiio_f_evals", s.jiioEvaluations}, {"timing_episodes", s.timingEpisodes},
@@ -274,6 +309,7 @@ std::string metaJson(const MetaReport& report)
     auto document = settingJson(*headline);
     document["model"] = report.model;
     document["inner_iterations"] = report.iterations;
+    document["naive_steps"] = report.naiveSteps;
     document["training"] = report.trainingNote;
     nlohmann::json all = nlohmann::json::array();
     for (const auto& s : report.settings)
