@@ -39,7 +39,7 @@ int runEval(const QStringList& arguments)
         {"task",
          "restore (default: restoration and generative models), adversarial (a classifier's clean and robust "
          "accuracy on Fashion-MNIST's test split; --count images, default 1000) or meta (a few-shot model on "
-         "unseen classes and on OpenCV's digits; --iters sets the inner budget).",
+         "unseen classes and on OpenCV's digits; --iters sets JIIO's inner budget, --naive-steps the naive loop's).",
          "task", "restore"},
     });
     addAdversarialEvalOptions(parser);
