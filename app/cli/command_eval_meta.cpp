@@ -23,8 +23,7 @@ void addMetaEvalOptions(QCommandLineParser& parser)
         {"digits", "Meta: OpenCV's digits.png for the cross-domain episodes (default: opencv-doc's).", "file"},
         {"domain", "Meta: 'in' (Fashion-MNIST's unseen classes), 'cross' (OpenCV's digits) or 'both' (default).",
          "which"},
-        {"naive-steps", "Meta: the naive loop's steps (default: the model's JIIO budget, 20); --iters sets JIIO's "
-                        "(default: twice the naive steps, still a fraction of their time).",
+        {"naive-steps", "Meta: the naive loop's steps (default: the model's budget, 20, as --iters for JIIO).",
          "N"},
     });
 }
@@ -46,7 +45,7 @@ int runMetaEval(const QCommandLineParser& parser)
     options.episodes = intValue(parser, "episodes", options.episodes, 1, 1000000);
     options.timingEpisodes = std::min(options.timingEpisodes, options.episodes);
     options.naiveSteps = intValue(parser, "naive-steps", loaded.config.jiioIterations, 1, 100000);
-    options.adaptation.iterations = intValue(parser, "iters", 2 * options.naiveSteps, 1, 100000);
+    options.adaptation.iterations = intValue(parser, "iters", loaded.config.jiioIterations, 1, 100000);
     options.seed = uint64_t(intValue(parser, "seed", 0, 0, 2147483647));
     options.progress = [](const std::string& stage) { std::fprintf(stderr, "  %s\n", stage.c_str()); };
     const QString domain = parser.isSet("domain") ? parser.value("domain") : QString("both");

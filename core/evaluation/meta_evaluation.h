@@ -15,11 +15,10 @@ struct MetaEvalOptions {
     int episodes = 600;
     int queries = 15; // per class
     AdaptationOptions adaptation; // JIIO's; the naive loop takes the same step
-    // The naive loop's steps. A JIIO iteration costs a fraction of a naive step
-    // (one f and one VJP against a forward and an adjoint solve), so JIIO's
-    // budget (adaptation.iterations) defaults to twice this in `jiio eval`:
-    // judged at equal iteration counts, JIIO stops short of the naive loop's
-    // objective while having spent a sixth of its time.
+    // The naive loop's steps; JIIO's budget is adaptation.iterations (`jiio
+    // eval` gives both the model's budget). Twice the iterations for JIIO
+    // reached a lower inner objective but no better accuracy across domains
+    // (600 episodes: 44.72 % against 45.29 % at equal budgets).
     int naiveSteps = 20;
     int batchEpisodes = 20;       // adapted together (each its own problem)
     int timingEpisodes = 20;      // the inner-loop timing: episodes, one at a time
