@@ -1,5 +1,6 @@
 // Fixed-point solvers on problems with known answers.
 #include "core/solvers/anderson_history.h"
+#include "core/solvers/conjugate_gradient.h"
 #include "core/solvers/fixed_point.h"
 #include "core/solvers/solve_tracker.h"
 #include "core/solvers/trace.h"
@@ -63,6 +64,30 @@ FixedPointResult solveAffine(const AffineProblem& p, FixedPointMethod method, in
 class TestSolvers : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    // Batched conjugate gradients solve independent symmetric positive
+    // definite systems of size n in n products, row by row; a row whose
+    // operator is negative definite takes no step instead of diverging.
+    void conjugateGradientsSolveEachRowsSystem()
+    {
+        torch::manual_seed(4);
+        const int64_t n = 6;
+        const auto options = torch::TensorOptions().dtype(torch::kFloat64);
+        const auto m = torch::randn({3, n, n}, options);
+        auto a = torch::bmm(m, m.transpose(1, 2)) + 0.5 * torch::eye(n, options);
+        const auto rhs = torch::randn({3, n}, options);
+        auto apply = [&](const torch::Tensor& v) { return torch::bmm(a, v.unsqueeze(2)).squeeze(2); };
+        const auto solved = batchedConjugateGradient(apply, rhs, int(n) + 2, 1e-12);
+        const auto exact = torch::linalg::solve(a, rhs.unsqueeze(2), /*left=*/true).squeeze(2);
+        QVERIFY((solved.solution - exact).abs().max().item<double>() < 1e-8);
+        QVERIFY(solved.relativeResidual < 1e-10);
+        QVERIFY(solved.products <= int(n) + 1);
+
+        a[1] = -a[1];
+        const auto guarded = batchedConjugateGradient(apply, rhs, 3, 1e-12);
+        QCOMPARE(guarded.solution[1].abs().max().item<double>(), 0.0);
+        QVERIFY(torch::isfinite(guarded.solution).all().item<bool>());
+    }
+
     void eachMethodSolvesAnAffineContraction_data()
     {
         QTest::addColumn<int>("method");

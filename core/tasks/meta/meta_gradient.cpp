@@ -1,6 +1,7 @@
 #include "tasks/meta/meta_gradient.h"
 
 #include "jiio/implicit_diff.h"
+#include "solvers/conjugate_gradient.h"
 #include "tasks/meta/task_objective.h"
 
 namespace jiio {
@@ -8,12 +9,6 @@ namespace jiio {
 namespace {
 
 namespace F = torch::nn::functional;
-
-// Per-episode dot products of [E, d] tensors, [E, 1].
-torch::Tensor dots(const torch::Tensor& a, const torch::Tensor& b)
-{
-    return (a * b).sum(1, true);
-}
 
 // Mean cross-entropy per episode [E] of rows [E * perEpisode, >= ways].
 torch::Tensor episodeCrossEntropy(const torch::Tensor& logits, const EpisodeRows& rows)
@@ -91,28 +86,11 @@ MetaGradient metaBackward(DeqModel& model, const std::vector<Episode>& episodes,
         report.hessianProducts += 1;
         return (plus.gradient - minus.gradient) / (2 * step);
     };
-    auto w = torch::zeros_like(g);
-    auto residual = g.clone();
-    auto direction = residual.clone();
-    auto rr = dots(residual, residual);
-    const auto gNorm = g.norm(2, 1, true).clamp_min(1e-30);
-    for (int k = 0; k < options.cgIterations; ++k) {
-        const auto product = hessianTimes(direction) + lambda * direction;
-        const auto curvature = dots(direction, product);
-        // Negative curvature (far from a minimum) would make CG diverge:
-        // such an episode keeps the step it has.
-        const auto alpha = torch::where(curvature > 0, rr / curvature.clamp_min(1e-30), torch::zeros_like(rr));
-        w = w + alpha * direction;
-        residual = residual - alpha * product;
-        const auto rrNext = dots(residual, residual);
-        if ((rrNext.sqrt() / gNorm).max().item<double>() < options.cgTolerance) {
-            rr = rrNext;
-            break;
-        }
-        direction = residual + (rrNext / rr.clamp_min(1e-30)) * direction;
-        rr = rrNext;
-    }
-    report.cgRelativeResidual = (rr.sqrt() / gNorm).max().item<double>();
+    const auto cg = batchedConjugateGradient(
+        [&](const torch::Tensor& direction) { return hessianTimes(direction) + lambda * direction; }, g,
+        options.cgIterations, options.cgTolerance);
+    const auto& w = cg.solution;
+    report.cgRelativeResidual = cg.relativeResidual;
 
     // - d2S/(dtheta dv) w, by central differences of dS/dtheta along w.
     const auto step = options.hvpStep / w.norm(2, 1, true).clamp_min(1e-12);
