@@ -1,6 +1,7 @@
 // A small random DEQ: implicit gradients against finite differences, JIIO's
 // fixed point against the KKT conditions, JIIO against the naive method.
 #include "core/error.h"
+#include "core/jiio/bilevel_gradient.h"
 #include "core/jiio/implicit_diff.h"
 #include "core/jiio/input_optimization.h"
 #include "core/jiio/solve_defaults.h"
@@ -8,6 +9,7 @@
 #include "core/models/checkpoint.h"
 #include "core/models/frozen_parameters.h"
 #include "core/tasks/restoration/biharmonic_fill.h"
+#include "core/tasks/restoration/delivered_error.h"
 #include "core/tasks/restoration/image_prior_objective.h"
 #include "core/tasks/restoration/push_pull_fill.h"
 #include "core/tasks/restoration/restoration_layout.h"
@@ -585,6 +587,103 @@ private Q_SLOTS:
         const double analytic = (eg.gradient * direction).sum().item<double>();
         qInfo("directional derivative: implicit %.10f, finite differences %.10f", analytic, numeric);
         QVERIFY(std::abs(analytic - numeric) <= 1e-6 * std::max(1.0, std::abs(numeric)));
+    }
+
+    // Training through the input optimisation: the loss is the error of D(x*)
+    // where x* minimises the image-prior objective, so x* moves with the
+    // weights. bilevelBackward's gradient matches finite differences of that
+    // loss with x* re-minimised at each perturbed weight; the gradient at a
+    // fixed x* (what training used before) does not.
+    void bilevelGradientMatchesFiniteDifferences()
+    {
+        torch::manual_seed(21);
+        ModelConfig config = test::tinyImagePriorConfig(1);
+        DeqModel model(config);
+        model->to(torch::kFloat64);
+        model->eval();
+        const auto options = torch::TensorOptions().dtype(torch::kFloat64);
+        const auto ramp = torch::linspace(-0.5, 0.5, kSide, options);
+        const auto clean = (ramp.view({1, 1, 1, kSide}) * ramp.view({1, 1, kSide, 1}).cos()).expand({2, 1, kSide, kSide})
+                               .contiguous();
+        const auto noisy = clean + 0.1 * torch::randn_like(clean);
+        const ImagePriorObjective denoise(Task::Denoise, noisy, {}, config.priorWeight, 25);
+        const DeliveredError delivered(denoise, clean, noisy, {});
+        const auto layout = restorationLayout(model, denoise);
+
+        // x* by gradient descent on the objective at the true equilibrium,
+        // until its gradient vanishes to rounding.
+        auto minimise = [&]() {
+            auto x = restorationStart(model, denoise);
+            double gradientNorm = 0;
+            for (int k = 0; k < 200; ++k) {
+                const auto g = equilibriumGradient(model, layout, denoise, x, tight(), tight()).gradient;
+                gradientNorm = g.norm().item<double>();
+                if (gradientNorm < 1e-11)
+                    break;
+                x = denoise.project(x - g / 60.0);
+            }
+            return std::make_pair(x, gradientNorm);
+        };
+        auto loss = [&]() {
+            torch::NoGradGuard noGrad;
+            const auto x = minimise().first;
+            const auto z = solveEquilibrium(model, layout, x, tight()).solution;
+            return delivered.perSample(model->readout(z, x, layout), x).mean().item<double>();
+        };
+        const auto [xStar, gradientNorm] = minimise();
+        QVERIFY2(gradientNorm < 1e-9, qPrintable(QString::number(gradientNorm)));
+        QVERIFY(xStar.abs().max().item<double>() < 0.99); // inside the range the projection keeps
+        const auto zStar = solveEquilibrium(model, layout, xStar, tight()).solution;
+
+        BilevelOptions bilevel;
+        bilevel.forward = tight();
+        bilevel.adjoint = tight();
+        bilevel.cgIterations = 60;
+        bilevel.cgTolerance = 1e-12;
+        bilevel.hvpStep = 1e-6;
+        model->zero_grad();
+        const auto report = bilevelBackward(model, layout, denoise, delivered, xStar, zStar, bilevel);
+        QVERIFY(report.cgRelativeResidual < 1e-8);
+
+        torch::manual_seed(5);
+        std::vector<torch::Tensor> directions;
+        for (const auto& p : model->parameters())
+            directions.push_back(torch::randn_like(p));
+        auto along = [&]() {
+            double sum = 0;
+            size_t i = 0;
+            for (const auto& p : model->parameters()) {
+                if (p.grad().defined())
+                    sum += (p.grad() * directions[i]).sum().item<double>();
+                ++i;
+            }
+            return sum;
+        };
+        const double analytic = along();
+        const double h = 1e-5;
+        auto shift = [&](double by) {
+            torch::NoGradGuard noGrad;
+            size_t i = 0;
+            for (auto& p : model->parameters())
+                p.add_(by * directions[i++]);
+        };
+        shift(h);
+        const double up = loss();
+        shift(-2 * h);
+        const double down = loss();
+        shift(h);
+        const double numeric = (up - down) / (2 * h);
+
+        model->zero_grad();
+        const auto atFixedInput = [&](const torch::Tensor& prediction) {
+            return delivered.perSample(prediction, xStar).mean();
+        };
+        implicitBackward(model, layout, zStar, xStar, atFixedInput, tight());
+        const double fixedInput = along();
+        qInfo("loss gradient along a random direction: bilevel %.10f, at a fixed x* %.10f, finite differences %.10f",
+              analytic, fixedInput, numeric);
+        QVERIFY(std::abs(analytic - numeric) <= 1e-4 * std::max(1e-3, std::abs(numeric)));
+        QVERIFY(std::abs(fixedInput - numeric) > 1e-2 * std::abs(numeric));
     }
 
     // Inpainting's smoothness term is the biharmonic fill's energy: with the

@@ -3,6 +3,7 @@
 #include "core/error.h"
 #include "core/io/idx_reader.h"
 #include "core/jiio/implicit_diff.h"
+#include "core/jiio/solve_defaults.h"
 #include "core/models/checkpoint.h"
 #include "core/tasks/restoration/known_pixels.h"
 #include "core/training/trainer.h"
@@ -212,6 +213,47 @@ private Q_SLOTS:
         QVERIFY(last < 0.7 * first);
         QCOMPARE(TrainingOptions::fromText(options.toText()).unrollDepth, 10);
         QCOMPARE(TrainingOptions::fromText(options.toText()).unrolledSteps, options.steps);
+    }
+
+    // Bilevel training of an image prior (the gradient also through x*, each
+    // solve stopping as a restoration does) lowers the loss on a fixed batch,
+    // on denoising and on inpainting batches, where the delivered image is x*
+    // itself; the setting survives a checkpoint.
+    void bilevelTrainingOfAnImagePriorLowersTheLoss()
+    {
+        auto options = quickOptions();
+        options.steps = 20;
+        options.learningRate = 1e-3;
+        options.inpaintFraction = 0;
+        options.sigmaMin = options.sigmaMax = 25;
+        options.bilevel = true;
+        options.bilevelCgIterations = 3;
+        torch::manual_seed(3);
+        Trainer trainer(DeqModel(test::tinyImagePriorConfig(1)), options, std::make_unique<SyntheticSource>(true),
+                        dir_.filePath("bilevel.pt").toStdString());
+        QCOMPARE(trainer.options().jiio.tolerance, solveDefaults(test::tinyImagePriorConfig(1), InputMethod::JiioAnderson).tolerance);
+        Recorder recorder;
+        trainer.run(recorder);
+        QCOMPARE(int(recorder.losses.size()), options.steps);
+        for (double loss : recorder.losses)
+            QVERIFY(std::isfinite(loss));
+        const double first = meanOf(recorder.losses.begin(), recorder.losses.begin() + 4);
+        const double last = meanOf(recorder.losses.end() - 4, recorder.losses.end());
+        qInfo("bilevel: loss of the first four steps %.5f, of the last four %.5f", first, last);
+        QVERIFY(last < 0.7 * first);
+        const auto again = TrainingOptions::fromText(options.toText());
+        QVERIFY(again.bilevel);
+        QCOMPARE(again.bilevelCgIterations, 3);
+
+        options.inpaintFraction = 1;
+        options.steps = 3;
+        Trainer inpainting(DeqModel(test::tinyImagePriorConfig(1)), options, std::make_unique<SyntheticSource>(true),
+                           dir_.filePath("bilevel-inpaint.pt").toStdString());
+        Recorder holes;
+        inpainting.run(holes);
+        QCOMPARE(int(holes.losses.size()), options.steps);
+        for (double loss : holes.losses)
+            QVERIFY(std::isfinite(loss) && loss > 0);
     }
 
     void trainingNoiseIsClippedAndStoredInEightBits()

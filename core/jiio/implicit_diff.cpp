@@ -63,6 +63,9 @@ EquilibriumGradient equilibriumGradient(DeqModel& model, const StateLayout& layo
     result.prediction = prediction.detach();
     auto direct = torch::autograd::grad({value.sum()}, {zLeaf, xLeaf}, {}, /*retain_graph=*/true,
                                         /*create_graph=*/false, /*allow_unused=*/true);
+    // An objective that reads x alone (the error of an image prior's inpainting) has no path through z.
+    if (!direct[0].defined())
+        direct[0] = torch::zeros_like(zLeaf);
     auto solved = solveAdjointOnGraph(fz, zLeaf, direct[0], adjoint, muInit);
     auto viaState = torch::autograd::grad({fz}, {xLeaf}, {solved.adjoint})[0];
 
@@ -83,9 +86,15 @@ ImplicitBackward implicitBackward(DeqModel& model, const StateLayout& layout, co
     auto zLeaf = zStar.detach().requires_grad_(true);
     auto fz = model->f(zLeaf, latent, layout);
     auto lossValue = loss(model->readout(zLeaf, latent, layout));
+    ImplicitBackward result;
+    // A loss that does not read the readout (an image prior's inpainting
+    // delivers x itself) has no gradient with respect to the parameters here.
+    if (!lossValue.requires_grad()) {
+        result.loss = lossValue.detach();
+        return result;
+    }
     auto lossGradZ = torch::autograd::grad({lossValue}, {zLeaf}, {}, /*retain_graph=*/true)[0];
 
-    ImplicitBackward result;
     result.adjoint = solveAdjointOnGraph(fz, zLeaf, lossGradZ, adjointOptions, muInit);
     // dL/dtheta = dL/dtheta|_h + mu*^T df/dtheta, in one backward call.
     torch::autograd::backward({fz, lossValue}, {result.adjoint.adjoint, torch::ones_like(lossValue)});

@@ -2,11 +2,14 @@
 
 #include "error.h"
 #include "io/metrics.h"
+#include "jiio/bilevel_gradient.h"
 #include "jiio/implicit_diff.h"
+#include "jiio/solve_defaults.h"
 #include "models/checkpoint.h"
 #include "models/model_device.h"
 #include "numbers.h"
 #include "tasks/restoration/corruption.h"
+#include "tasks/restoration/delivered_error.h"
 #include "tasks/restoration/known_pixels.h"
 #include "tasks/restoration/restoration_layout.h"
 #include "training/data_parallel.h"
@@ -82,7 +85,8 @@ std::string TrainingOptions::toText() const
         << "\nadjoint_iterations = " << adjointIterations << "\ncheckpoint_every = " << checkpointEvery
         << "\nvalidate_every = " << validateEvery << "\nseed = " << seed << "\njiio_alpha_x = " << jiio.alphaX
         << "\njiio_alpha_x_late = " << jiio.alphaXLate << "\nunrolled_steps = " << unrolledSteps
-        << "\nunroll_depth = " << unrollDepth << "\nmax_state_residual = " << maxStateResidual << "\n";
+        << "\nunroll_depth = " << unrollDepth << "\nmax_state_residual = " << maxStateResidual
+        << "\nbilevel = " << (bilevel ? 1 : 0) << "\nbilevel_cg_iterations = " << bilevelCgIterations << "\n";
     return out.str();
 }
 
@@ -96,6 +100,13 @@ Trainer::Trainer(DeqModel model, TrainingOptions options, std::unique_ptr<Traini
     if (options_.unrolledSteps > 0 && options_.unrollDepth < 1)
         throw Error("unrolled warm-up needs a depth of at least one");
     options_.jiio.maxIterations = model_->config().jiioIterations;
+    if (options_.bilevel) {
+        if (options_.bilevelCgIterations < 1)
+            throw Error("bilevel training needs at least one conjugate-gradient iteration");
+        const auto deployed = solveDefaults(model_->config(), InputMethod::JiioAnderson);
+        options_.jiio.maxIterations = deployed.iterations;
+        options_.jiio.tolerance = deployed.tolerance;
+    }
     optimizer_ = std::make_unique<torch::optim::Adam>(model_->parameters(),
                                                       torch::optim::AdamOptions(options_.learningRate));
     torch::manual_seed(options_.seed);
@@ -206,9 +217,21 @@ double Trainer::trainStep(bool stopRequested)
         // inner objective (the observation, summed over pixels), the training
         // loss to the clean image as a mean; warm-starting from it pointed the
         // wrong way (cosine -0.02 with the true adjoint) and cost iterations.
-        const auto backward = implicitBackward(model_, layout, solved.state, solved.latent, deliveredError, adjoint);
-        loss = backward.loss.item<double>();
-        lastAdjointResidual_ = backward.adjoint.residual;
+        if (options_.bilevel) {
+            const DeliveredError delivered(*objective, clean, batch.observed, batch.known);
+            BilevelOptions bilevel;
+            bilevel.cgIterations = options_.bilevelCgIterations;
+            bilevel.adjoint = adjoint;
+            const auto report = bilevelBackward(model_, layout, *objective, delivered, solved.latent, solved.state,
+                                                bilevel);
+            loss = report.loss;
+            lastAdjointResidual_ = report.adjointResidual;
+        } else {
+            const auto backward =
+                implicitBackward(model_, layout, solved.state, solved.latent, deliveredError, adjoint);
+            loss = backward.loss.item<double>();
+            lastAdjointResidual_ = backward.adjoint.residual;
+        }
     }
     if (options_.jacobianWeight > 0 || options_.gainWeight > 0) {
         // A diverged trajectory is no place to measure contraction: out there
@@ -369,6 +392,10 @@ TrainingOptions TrainingOptions::fromText(const std::string& text)
             options.unrollDepth = int(value);
         else if (key == "max_state_residual")
             options.maxStateResidual = value;
+        else if (key == "bilevel")
+            options.bilevel = value != 0;
+        else if (key == "bilevel_cg_iterations")
+            options.bilevelCgIterations = int(value);
     }
     return options;
 }

@@ -34,6 +34,13 @@ struct TrainingOptions {
     // A step whose JIIO solve never got the state residual below this trains
     // only the Jacobian penalty (implicit gradients need an equilibrium).
     double maxStateResidual = 0.5;
+    // Differentiate through the input optimisation too (bilevelBackward): the
+    // loss is the delivered image's error, x* moves with the parameters, and
+    // the inner solve stops as a restoration does (the model's deployed
+    // tolerance and budget) instead of after a fixed budget. Off: x* is taken
+    // as given and only the readout's path to the loss is differentiated.
+    bool bilevel = false;
+    int bilevelCgIterations = 4;
     int checkpointEvery = 100;      // steps
     int validateEvery = 100;        // steps
     uint64_t seed = 0;
