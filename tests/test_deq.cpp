@@ -645,41 +645,16 @@ private Q_SLOTS:
         const auto report = bilevelBackward(model, layout, denoise, delivered, xStar, zStar, bilevel);
         QVERIFY(report.cgRelativeResidual < 1e-8);
 
-        torch::manual_seed(5);
-        std::vector<torch::Tensor> directions;
-        for (const auto& p : model->parameters())
-            directions.push_back(torch::randn_like(p));
-        auto along = [&]() {
-            double sum = 0;
-            size_t i = 0;
-            for (const auto& p : model->parameters()) {
-                if (p.grad().defined())
-                    sum += (p.grad() * directions[i]).sum().item<double>();
-                ++i;
-            }
-            return sum;
-        };
-        const double analytic = along();
-        const double h = 1e-5;
-        auto shift = [&](double by) {
-            torch::NoGradGuard noGrad;
-            size_t i = 0;
-            for (auto& p : model->parameters())
-                p.add_(by * directions[i++]);
-        };
-        shift(h);
-        const double up = loss();
-        shift(-2 * h);
-        const double down = loss();
-        shift(h);
-        const double numeric = (up - down) / (2 * h);
+        test::ParameterDirection direction(model, 5);
+        const double analytic = direction.gradientAlong();
+        const double numeric = direction.centralDifference(1e-5, loss);
 
         model->zero_grad();
         const auto atFixedInput = [&](const torch::Tensor& prediction) {
             return delivered.perSample(prediction, xStar).mean();
         };
         implicitBackward(model, layout, zStar, xStar, atFixedInput, tight());
-        const double fixedInput = along();
+        const double fixedInput = direction.gradientAlong();
         qInfo("loss gradient along a random direction: bilevel %.10f, at a fixed x* %.10f, finite differences %.10f",
               analytic, fixedInput, numeric);
         QVERIFY(std::abs(analytic - numeric) <= 1e-4 * std::max(1e-3, std::abs(numeric)));

@@ -205,27 +205,9 @@ private slots:
         model->zero_grad();
         metaBackward(model, episodes, adapted, kLambda, options);
 
-        torch::manual_seed(5);
-        double analytic = 0;
-        std::vector<torch::Tensor> directions;
-        for (const auto& p : model->parameters()) {
-            directions.push_back(torch::randn_like(p));
-            if (p.grad().defined())
-                analytic += (p.grad() * directions.back()).sum().item<double>();
-        }
-        const double h = 1e-5;
-        auto shift = [&](double by) {
-            torch::NoGradGuard noGrad;
-            size_t i = 0;
-            for (auto& p : model->parameters())
-                p.add_(by * directions[i++]);
-        };
-        shift(h);
-        const double up = outerLoss(model, episodes);
-        shift(-2 * h);
-        const double down = outerLoss(model, episodes);
-        shift(h);
-        const double numeric = (up - down) / (2 * h);
+        test::ParameterDirection direction(model, 5);
+        const double analytic = direction.gradientAlong();
+        const double numeric = direction.centralDifference(1e-5, [&] { return outerLoss(model, episodes); });
         qInfo("meta-gradient along a random direction: implicit %.8f, finite differences %.8f", analytic, numeric);
         QVERIFY(std::abs(analytic - numeric) <= 1e-4 * std::max(1.0, std::abs(numeric)));
 
@@ -233,13 +215,7 @@ private slots:
         model->zero_grad();
         options.firstOrder = true;
         metaBackward(model, episodes, adapted, kLambda, options);
-        double firstOrder = 0;
-        size_t i = 0;
-        for (const auto& p : model->parameters()) {
-            if (p.grad().defined())
-                firstOrder += (p.grad() * directions[i]).sum().item<double>();
-            ++i;
-        }
+        const double firstOrder = direction.gradientAlong();
         QVERIFY(std::abs(firstOrder - numeric) > 1e-3 * std::abs(numeric));
     }
 

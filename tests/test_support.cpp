@@ -79,6 +79,43 @@ void scaleCellGains(DeqModel& model, double factor)
     }
 }
 
+ParameterDirection::ParameterDirection(DeqModel& model, uint64_t seed) : model_(model)
+{
+    torch::manual_seed(seed);
+    for (const auto& p : model_->parameters())
+        directions_.push_back(torch::randn_like(p));
+}
+
+double ParameterDirection::gradientAlong() const
+{
+    double sum = 0;
+    size_t i = 0;
+    for (const auto& p : model_->parameters()) {
+        if (p.grad().defined())
+            sum += (p.grad() * directions_[i]).sum().item<double>();
+        ++i;
+    }
+    return sum;
+}
+
+void ParameterDirection::shift(double by)
+{
+    torch::NoGradGuard noGrad;
+    size_t i = 0;
+    for (auto& p : model_->parameters())
+        p.add_(by * directions_[i++]);
+}
+
+double ParameterDirection::centralDifference(double h, const std::function<double()>& loss)
+{
+    shift(h);
+    const double up = loss();
+    shift(-2 * h);
+    const double down = loss();
+    shift(h);
+    return (up - down) / (2 * h);
+}
+
 QString cliPath()
 {
     return QStringLiteral(JIIO_CLI_PATH);

@@ -4,6 +4,9 @@
 
 #include <QString>
 
+#include <functional>
+#include <vector>
+
 namespace jiio::test {
 
 // A small random model that solves quickly (double precision when asked, for
@@ -25,6 +28,22 @@ DeqModel tinyFewShotModel(bool doublePrecision = false, uint64_t seed = 7);
 // Multiplies the weight-norm gains of the cell's convolutions: > 1 makes the
 // cell expand.
 void scaleCellGains(DeqModel& model, double factor);
+
+// A random direction in a model's parameter space (torch::randn from `seed`),
+// for finite-difference checks of parameter gradients.
+class ParameterDirection {
+public:
+    ParameterDirection(DeqModel& model, uint64_t seed);
+    // The parameters' accumulated .grad along the direction.
+    double gradientAlong() const;
+    // (loss(theta + h d) - loss(theta - h d)) / 2h; the parameters are restored after.
+    double centralDifference(double h, const std::function<double()>& loss);
+
+private:
+    void shift(double by);
+    DeqModel& model_;
+    std::vector<torch::Tensor> directions_;
+};
 
 // Path of the jiio executable built alongside the tests.
 QString cliPath();
