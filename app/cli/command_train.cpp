@@ -151,6 +151,10 @@ int runTrain(const QStringList& arguments)
     const QString task = parser.value("task");
     if (task != "restore" && task != "classify" && task != "adversarial" && task != "meta")
         throw UsageError("--task must be restore, classify, adversarial or meta");
+    if (parser.isSet("bilevel") && task != "restore")
+        throw UsageError("--bilevel trains a restoration model (--task restore)");
+    if (parser.isSet("bilevel") && parser.isSet("resume"))
+        throw UsageError("--bilevel is chosen when a run starts; a resumed run keeps its own setting");
     ProgressBar bar;
     if (parser.isSet("resume") && readModelConfig(output).kind == ModelKind::Classifier)
         return resumeClassifier(parser, output, bar);
