@@ -45,8 +45,11 @@ BilevelReport bilevelBackward(DeqModel& model, const StateLayout& layout, const 
     const auto direct = implicitBackward(model, layout, zStar, x, lossAtX, options.adjoint);
     report.loss = direct.loss.item<double>();
     report.adjointResidual = direct.adjoint.residual;
-    const auto lossGradient =
-        equilibriumGradient(model, layout, outer, x, options.forward, options.adjoint, zStar).gradient / batch;
+    // The same adjoint again, for dL/dx*: started where the first one ended.
+    const auto lossGradient = equilibriumGradient(model, layout, outer, x, options.forward, options.adjoint, zStar,
+                                                  direct.adjoint.adjoint)
+                                  .gradient
+        / batch;
 
     // w = (P H P)^-1 P dL/dx*, one system per sample.
     auto hessianTimes = [&](const torch::Tensor& direction) {
