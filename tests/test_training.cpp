@@ -452,6 +452,17 @@ private Q_SLOTS:
                         dir_.filePath("val.pt").toStdString());
         const double psnr = trainer.validate();
         QVERIFY(std::isfinite(psnr) && psnr > 0);
+        // Per corruption: holes weigh as much as the three noise levels together.
+        const auto& parts = trainer.lastValidationParts();
+        QCOMPARE(int(parts.size()), 4);
+        QCOMPARE(QString::fromStdString(parts[0].name), QStringLiteral("holes"));
+        QCOMPARE(QString::fromStdString(parts[3].name), QStringLiteral("noise 50"));
+        double noise = 0;
+        for (size_t i = 1; i < parts.size(); ++i) {
+            QVERIFY(std::isfinite(parts[i].psnr) && parts[i].psnr > 0);
+            noise += parts[i].psnr / 3.0;
+        }
+        QVERIFY(std::abs((parts[0].psnr + noise) / 2.0 - psnr) < 1e-9);
     }
 
     void resumeContinuesExactlyWhereTheRunStopped()

@@ -62,6 +62,13 @@ private:
             std::fprintf(stderr, " adjoint residual %.1e", p.adjointResidual);
         if (std::isfinite(p.validationPsnr))
             std::fprintf(stderr, "  validation PSNR %.2f dB", p.validationPsnr);
+        if (p.validationParts.size() > 1) {
+            std::fputs(" (", stderr);
+            for (size_t i = 0; i < p.validationParts.size(); ++i)
+                std::fprintf(stderr, "%s%s %.2f", i ? ", " : "", p.validationParts[i].name.c_str(),
+                             p.validationParts[i].psnr);
+            std::fputc(')', stderr);
+        }
         if (std::isfinite(p.validationAccuracy))
             std::fprintf(stderr, "  validation accuracy %.2f %%", p.validationAccuracy);
         if (!terminal_ || validated)

@@ -273,6 +273,7 @@ double Trainer::validate()
     // well as its start (jiio eval: 0.25 dB worse over the six corruptions).
     std::vector<CorruptedBatch> batches{corrupt(clean, fixed, 1.0)};
     std::vector<double> weights{1.0};
+    std::vector<std::string> names{model_->config().kind == ModelKind::Restoration ? "holes" : "reconstruction"};
     if (model_->config().kind == ModelKind::Restoration) {
         const auto noiseGenerator = at::detail::createCPUGenerator(778);
         const auto noise =
@@ -284,9 +285,11 @@ double Trainer::validate()
             denoised.observed = addSavedGaussianNoise(clean, denoised.sigma, noise);
             batches.push_back(denoised);
             weights.push_back(1.0 / 3.0);
+            names.push_back("noise " + std::to_string(int(std::lround(denoised.sigma))));
         }
     }
     double total = 0, weightSum = 0;
+    validationParts_.clear();
     for (size_t pass = 0; pass < batches.size(); ++pass) {
         const auto& batch = batches[pass];
         NullObserver quiet;
@@ -296,7 +299,9 @@ double Trainer::validate()
         // Scored as a user gets it: what the objective delivers, known pixels as observed.
         auto prediction =
             keepKnownPixels(objective->restoredImage(result.prediction, result.latent), batch.observed, batch.known);
-        total += weights[pass] * psnrOf(prediction, clean);
+        const double psnr = psnrOf(prediction, clean);
+        validationParts_.push_back({names[pass], psnr});
+        total += weights[pass] * psnr;
         weightSum += weights[pass];
         if (pass == 0) {
             const int64_t shown = std::min<int64_t>(4, clean.size(0));
@@ -446,10 +451,12 @@ TrainingProgress Trainer::run(TrainingObserver& observer)
         progress.etaSeconds = (options_.steps - step_) / std::max(progress.stepsPerSecond, 1e-9);
         progress.learningRate = optimizer_->param_groups().front().options().get_lr();
         progress.validationPsnr = std::nan("");
+        progress.validationParts.clear();
         const bool validating = isLeader() && options_.validateEvery > 0
                                 && (step_ % options_.validateEvery == 0 || step_ == options_.steps);
         if (validating) {
             progress.validationPsnr = validate();
+            progress.validationParts = validationParts_;
             keepIfBest(progress.validationPsnr);
         }
         if (log)

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace jiio {
 
@@ -57,6 +58,13 @@ torch::Tensor addSavedGaussianNoise(const torch::Tensor& clean, double sigma);
 // The same with the standard normal noise given (shaped like `clean`).
 torch::Tensor addSavedGaussianNoise(const torch::Tensor& clean, double sigma, const torch::Tensor& standardNoise);
 
+// One corruption's share of a validation: its name ("holes", "noise 16", ...)
+// and the mean PSNR of what a user gets.
+struct ValidationPart {
+    std::string name;
+    double psnr = 0; // dB
+};
+
 struct TrainingProgress {
     int step = 0;
     int steps = 0;
@@ -65,6 +73,7 @@ struct TrainingProgress {
     double stepsPerSecond = 0;
     double etaSeconds = 0;
     double validationPsnr = std::nan(""); // dB, when validated this step
+    std::vector<ValidationPart> validationParts; // per corruption, when validated this step
     double validationAccuracy = std::nan(""); // percent, classifiers, when validated this step
     double adjointResidual = std::nan(""); // relative, of this step's implicit-gradient adjoint solve
 };
@@ -135,6 +144,9 @@ public:
     // denoising (a third each at the lowest noise plus a quarter, half and all
     // of the training range); generative models reconstruction.
     double validate();
+    // The last validate() per corruption (its weighted mean is what validate()
+    // returned): trades between noise levels and holes show here.
+    const std::vector<ValidationPart>& lastValidationParts() const { return validationParts_; }
     // Up to four validation images from the last validate() (first pass:
     // inpainting for restoration models, reconstruction for generative ones).
     const TrainingSamples& lastSamples() const { return samples_; }
@@ -172,6 +184,7 @@ private:
     double bestValidation_ = std::nan("");
     int bestStep_ = 0;
     TrainingSamples samples_;
+    std::vector<ValidationPart> validationParts_;
     std::shared_ptr<DataParallel> parallel_;
     bool stopAgreed_ = false; // data-parallel: the ranks agreed to stop after this step
 };
