@@ -256,6 +256,49 @@ private Q_SLOTS:
             QVERIFY(std::isfinite(loss) && loss > 0);
     }
 
+    // The decibel loss scales a step's gradient of the delivered error by
+    // 0.01 / error (the gradient of log MSE at a reference size): the same
+    // step without it, from the same weights and batch, has the plain
+    // gradient. The setting survives a checkpoint.
+    void decibelLossScalesTheGradientByTheError()
+    {
+        auto options = quickOptions();
+        options.steps = 1;
+        options.jacobianWeight = options.gainWeight = 0; // the loss's gradient alone
+        options.gradientClip = 1e9;
+        options.inpaintFraction = 0;
+        options.sigmaMin = options.sigmaMax = 15;
+        auto stepOnce = [&](bool decibel, std::vector<torch::Tensor>& gradients) {
+            auto o = options;
+            o.decibelLoss = decibel;
+            torch::manual_seed(4);
+            Trainer trainer(DeqModel(test::tinyImagePriorConfig(1)), o, std::make_unique<SyntheticSource>(true),
+                            dir_.filePath(decibel ? "db.pt" : "mse.pt").toStdString());
+            Recorder recorder;
+            trainer.run(recorder);
+            for (const auto& p : trainer.model()->parameters())
+                gradients.push_back(p.grad().defined() ? p.grad().clone() : torch::zeros_like(p));
+            return recorder.losses.front();
+        };
+        std::vector<torch::Tensor> plain, decibel;
+        const double plainLoss = stepOnce(false, plain);
+        const double decibelLoss = stepOnce(true, decibel);
+        QCOMPARE(decibelLoss, plainLoss);
+        const double scale = 0.01 / plainLoss;
+        double difference = 0, size = 0;
+        for (size_t i = 0; i < plain.size(); ++i) {
+            difference += (decibel[i] - scale * plain[i]).square().sum().item<double>();
+            size += (scale * plain[i]).square().sum().item<double>();
+        }
+        qInfo("decibel loss: error %.5f, gradient scaled by %.3f, relative difference %.2e", plainLoss, scale,
+              std::sqrt(difference / size));
+        QVERIFY(size > 0 && std::abs(scale - 1) > 0.1);
+        QVERIFY(std::sqrt(difference / size) < 1e-5);
+        QVERIFY(!TrainingOptions::fromText(options.toText()).decibelLoss);
+        options.decibelLoss = true;
+        QVERIFY(TrainingOptions::fromText(options.toText()).decibelLoss);
+    }
+
     void trainingNoiseIsClippedAndStoredInEightBits()
     {
         torch::manual_seed(5);

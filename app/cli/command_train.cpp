@@ -136,6 +136,9 @@ int runTrain(const QStringList& arguments)
          "Restoration: differentiate through the input optimisation as well (the optimised input moves with the "
          "weights; conjugate gradients on Hessian-vector products), each solve stopping as a restoration does. "
          "About five times slower per step."},
+        {"decibel-loss",
+         "Restoration: train the delivered error in decibels (each step's gradient divided by its error), so light "
+         "noise and holes count as much per decibel as heavy noise."},
         {"checkpoint-every", "Steps between checkpoints (default 100).", "N"},
         {"validate-every", "Steps between validations (default 100).", "N"},
     });
@@ -162,6 +165,10 @@ int runTrain(const QStringList& arguments)
         throw UsageError("--bilevel trains a restoration model (--task restore)");
     if (parser.isSet("bilevel") && parser.isSet("resume"))
         throw UsageError("--bilevel is chosen when a run starts; a resumed run keeps its own setting");
+    if (parser.isSet("decibel-loss") && task != "restore")
+        throw UsageError("--decibel-loss trains a restoration model (--task restore)");
+    if (parser.isSet("decibel-loss") && parser.isSet("resume"))
+        throw UsageError("--decibel-loss is chosen when a run starts; a resumed run keeps its own setting");
     ProgressBar bar;
     if (parser.isSet("resume") && readModelConfig(output).kind == ModelKind::Classifier)
         return resumeClassifier(parser, output, bar);
@@ -201,6 +208,7 @@ int runTrain(const QStringList& arguments)
     options.unrolledSteps = intValue(parser, "unrolled-steps", defaults.unrolledSteps, 0, 10000000);
     options.unrollDepth = intValue(parser, "unroll-depth", defaults.unrollDepth, 1, 1000);
     options.bilevel = parser.isSet("bilevel");
+    options.decibelLoss = parser.isSet("decibel-loss");
     options.seed = uint64_t(intValue(parser, "seed", 0, 0, 2147483647));
 
     DeqModel model{nullptr};

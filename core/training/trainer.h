@@ -42,6 +42,12 @@ struct TrainingOptions {
     // as given and only the readout's path to the loss is differentiated.
     bool bilevel = false;
     int bilevelCgIterations = 4;
+    // Train the delivered error in decibels: each step's gradient is scaled
+    // by kDecibelReference / loss (the gradient of log MSE, at the size of a
+    // step whose error is the reference), so light noise and holes, whose
+    // errors are small, count as much per decibel as heavy noise. Off: the
+    // plain MSE, where the heaviest noise levels dominate every update.
+    bool decibelLoss = false;
     int checkpointEvery = 100;      // steps
     int validateEvery = 100;        // steps
     uint64_t seed = 0;
