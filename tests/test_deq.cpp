@@ -472,6 +472,37 @@ private Q_SLOTS:
         QVERIFY(!runJiio(fx.model, fx.layout, objective, options, quiet).capturedState.defined());
     }
 
+    // With a seed instead of an index, the kept point is one evaluation drawn
+    // uniformly from those the solve made, whatever its length.
+    void jiioKeepsAUniformlyDrawnEvaluation()
+    {
+        Fixture fx;
+        const auto objective = fx.objective(0.1);
+        JiioOptions options;
+        options.maxIterations = 6;
+        options.tolerance = 0;
+        NullObserver quiet;
+        constexpr int kDraws = 300;
+        std::vector<int> counts(options.maxIterations + 1, 0);
+        int evaluations = 0;
+        for (int seed = 1; seed <= kDraws; ++seed) {
+            options.captureSeed = uint64_t(seed);
+            const auto result = runJiio(fx.model, fx.layout, objective, options, quiet);
+            evaluations = int(result.functionEvaluations);
+            QVERIFY(result.capturedState.defined() && result.capturedLatent.defined());
+            QVERIFY(result.capturedEvaluation >= 1 && result.capturedEvaluation <= evaluations);
+            ++counts[size_t(result.capturedEvaluation)];
+        }
+        QCOMPARE(evaluations, options.maxIterations);
+        const double expected = double(kDraws) / evaluations, spread = 4 * std::sqrt(expected);
+        for (int k = 1; k <= evaluations; ++k)
+            QVERIFY2(std::abs(counts[size_t(k)] - expected) < spread,
+                     qPrintable(QString("evaluation %1 drawn %2 times of %3").arg(k).arg(counts[size_t(k)]).arg(kDraws)));
+        options.captureSeed = 1; // the same seed, the same draw
+        QCOMPARE(runJiio(fx.model, fx.layout, objective, options, quiet).capturedEvaluation,
+                 runJiio(fx.model, fx.layout, objective, options, quiet).capturedEvaluation);
+    }
+
     void jiioAndNaiveReachTheSameObjective()
     {
         Fixture fx;

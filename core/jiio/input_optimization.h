@@ -45,6 +45,11 @@ struct JiioOptions {
     // is kept in the result (the trainer's Jacobian penalty samples points of
     // the trajectory this way).
     int captureEvaluation = 0;
+    // When nonzero (and captureEvaluation is 0), the point of one evaluation
+    // drawn uniformly from those the solve makes is kept, by reservoir
+    // sampling: a solve that stops at a tolerance need not know its length.
+    // The seed makes the draw repeatable.
+    uint64_t captureSeed = 0;
 };
 
 enum class NaiveOptimizer { Adam, GradientDescent };
@@ -92,6 +97,7 @@ struct InputOptimizationResult {
     int64_t vjpCount = 0;
     torch::Tensor capturedState;  // JIIO with captureEvaluation: z at that evaluation
     torch::Tensor capturedLatent; // ... and x
+    int capturedEvaluation = 0;   // which evaluation they are from (1-based; 0: none)
 };
 
 // min_x l(h(z), y) + R(x) s.t. z = f(z, x), by the chosen method. x0 may be

@@ -6,6 +6,7 @@
 #include "solve_profile.h"
 
 #include <cmath>
+#include <random>
 
 namespace jiio {
 
@@ -21,9 +22,10 @@ public:
     torch::Tensor apply(const torch::Tensor& v) override
     {
         const auto [z, x, mu] = split(v);
-        if (evaluations_ + 1 == options_.captureEvaluation) {
+        if (capturesNext()) {
             capturedState_ = z.detach().clone();
             capturedLatent_ = x.detach().clone();
+            capturedEvaluation_ = int(evaluations_ + 1);
         }
         torch::Tensor fz, gradZ, gradX;
         {
@@ -92,6 +94,7 @@ public:
     int64_t vjpCount() const override { return evaluations_; }
     const torch::Tensor& capturedState() const { return capturedState_; }
     const torch::Tensor& capturedLatent() const { return capturedLatent_; }
+    int capturedEvaluation() const { return capturedEvaluation_; }
 
     std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> split(const torch::Tensor& v) const
     {
@@ -100,6 +103,17 @@ public:
     }
 
 private:
+    // Whether the coming evaluation's point is kept: the requested one, or
+    // (reservoir sampling) the k-th with probability 1/k.
+    bool capturesNext()
+    {
+        const int64_t evaluation = evaluations_ + 1;
+        if (options_.captureEvaluation > 0)
+            return evaluation == options_.captureEvaluation;
+        return options_.captureSeed != 0
+            && std::uniform_int_distribution<int64_t>(1, evaluation)(captureRandom_) == 1;
+    }
+
     DeqModel& model_;
     const StateLayout& layout_;
     const Objective& objective_;
@@ -108,6 +122,8 @@ private:
     torch::Tensor lastPrediction_;
     torch::Tensor lastInput_; // a view into the state of the last apply()
     torch::Tensor capturedState_, capturedLatent_;
+    int capturedEvaluation_ = 0;
+    std::mt19937_64 captureRandom_{options_.captureSeed};
     int64_t evaluations_ = 0;
 };
 
@@ -192,6 +208,7 @@ InputOptimizationResult runJiio(DeqModel& model, const StateLayout& layout, cons
     result.vjpCount = problem.vjpCount();
     result.capturedState = problem.capturedState();
     result.capturedLatent = problem.capturedLatent();
+    result.capturedEvaluation = problem.capturedEvaluation();
     return result;
 }
 

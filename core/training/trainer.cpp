@@ -188,8 +188,13 @@ double Trainer::trainStep(bool stopRequested)
 
     // The Jacobian penalty looks at one random point of the trajectory, so the
     // cell stays contractive where the solver actually goes, not only at z*.
+    // A bilevel step's solve stops at a tolerance, mostly long before its
+    // budget: its point is drawn from the evaluations it makes.
     JiioOptions inner = options_.jiio;
-    inner.captureEvaluation = std::uniform_int_distribution<int>(1, std::max(1, inner.maxIterations))(random_);
+    if (options_.bilevel)
+        inner.captureSeed = random_() | 1;
+    else
+        inner.captureEvaluation = std::uniform_int_distribution<int>(1, std::max(1, inner.maxIterations))(random_);
     LowestResidual watcher;
     auto solved = runJiio(model_, layout, *objective, inner, watcher, restorationStart(model_, *objective));
 
