@@ -212,7 +212,8 @@ double Trainer::trainStep(bool stopRequested)
     // further the wrong way: such a step trains only the Jacobian penalty,
     // which pulls the cell back.
     const bool equilibrium = watcher.lowest < options_.maxStateResidual;
-    if (!equilibrium && step_ >= options_.unrolledSteps) {
+    const bool lossTrained = equilibrium || step_ < options_.unrolledSteps; // its gradient is in .grad
+    if (!lossTrained) {
         ++unconvergedSteps_;
         loss = deliveredError(solved.prediction).item<double>();
     } else if (step_ < options_.unrolledSteps) {
@@ -244,7 +245,7 @@ double Trainer::trainStep(bool stopRequested)
             lastAdjointResidual_ = backward.adjoint.residual;
         }
     }
-    if (options_.decibelLoss && equilibrium && std::isfinite(loss) && loss > 0) {
+    if (options_.decibelLoss && lossTrained && std::isfinite(loss) && loss > 0) {
         // The penalties below are added after this, at their own weight.
         const double scale = kDecibelReference / loss;
         for (auto& parameter : model_->parameters())
