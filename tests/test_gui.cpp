@@ -655,6 +655,10 @@ private Q_SLOTS:
         QVERIFY2(failed.isEmpty(), qPrintable(failed.isEmpty() ? QString() : failed.first().first().toString()));
         QCOMPARE(view.plot()->lossCount(), 4);
         QCOMPARE(view.plot()->validationCount(), 2);
+        // The latest validation with each corruption's share.
+        QVERIFY2(view.lastValidationText().contains("at step 4") && view.lastValidationText().contains("holes")
+                     && view.lastValidationText().contains("noise 50"),
+                 qPrintable(view.lastValidationText()));
         QVERIFY(!view.samplesLabel()->pixmap().isNull()); // the sample grid arrived
         QCOMPARE(view.progressBar()->value(), 4);
         QVERIFY(QFileInfo::exists(job.checkpointPath));

@@ -383,6 +383,7 @@ bool TrainingView::compareWith(const QString& logPath)
 void TrainingView::launch(const TrainingJob& job)
 {
     checkpoint_.clear();
+    lastValidation_.clear();
     progress_->setValue(0);
     status_->setText(tr("Preparing the data…"));
     setRunning(true);
@@ -428,8 +429,16 @@ void TrainingView::onProgress(const TrainingStatus& s)
                        .arg(s.loss, 0, 'g', 4)
                        .arg(s.stepsPerSecond, 0, 'f', 2)
                        .arg(duration(s.etaSeconds));
-    if (std::isfinite(s.validationPsnr))
-        text += tr(" · validation PSNR %1 dB").arg(s.validationPsnr, 0, 'f', 2);
+    if (std::isfinite(s.validationPsnr)) {
+        QStringList parts;
+        for (const auto& [name, psnr] : s.validationParts)
+            parts << QStringLiteral("%1 %2").arg(name).arg(psnr, 0, 'f', 2);
+        lastValidation_ = tr("validation PSNR %1 dB at step %2").arg(s.validationPsnr, 0, 'f', 2).arg(s.step);
+        if (parts.size() > 1)
+            lastValidation_ += QStringLiteral(" (%1)").arg(parts.join(QStringLiteral(", ")));
+    }
+    if (!lastValidation_.isEmpty())
+        text += QStringLiteral(" · ") + lastValidation_;
     status_->setText(text);
 }
 

@@ -43,6 +43,9 @@ public:
     widgets::TrainingPlot* plot() const { return plot_; }
     QLabel* samplesLabel() const { return samples_; }
     QProgressBar* progressBar() const { return progress_; }
+    // The run's latest validation, each corruption's PSNR too; shown with
+    // every step's progress until the next one.
+    QString lastValidationText() const { return lastValidation_; }
 
     QPushButton* compareButton() const { return compare_; }
 
@@ -105,6 +108,7 @@ private:
     bool running_ = false;
     QString checkpoint_;
     QString resumedFrom_; // until the resumed run's first step is drawn
+    QString lastValidation_;
 };
 
 } // namespace jiio::workbench

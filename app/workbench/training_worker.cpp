@@ -48,6 +48,8 @@ public:
         status.stepsPerSecond = p.stepsPerSecond;
         status.etaSeconds = p.etaSeconds;
         status.validationPsnr = p.validationPsnr;
+        for (const auto& part : p.validationParts)
+            status.validationParts.append({QString::fromStdString(part.name), part.psnr});
         Q_EMIT worker_.progress(status);
     }
     void onSamples(const TrainingSamples& samples) override

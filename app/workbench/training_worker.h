@@ -4,7 +4,9 @@
 #include <QImage>
 #include <QMetaType>
 #include <QObject>
+#include <QPair>
 #include <QString>
+#include <QVector>
 
 #include <atomic>
 #include <cmath>
@@ -40,6 +42,7 @@ struct TrainingStatus {
     double stepsPerSecond = 0;
     double etaSeconds = 0;
     double validationPsnr = std::nan("");
+    QVector<QPair<QString, double>> validationParts; // per corruption (name, dB), when validated
 };
 
 // Runs the core trainer in its own thread. Progress, sample grids and
