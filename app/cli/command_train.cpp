@@ -161,14 +161,12 @@ int runTrain(const QStringList& arguments)
     const QString task = parser.value("task");
     if (task != "restore" && task != "classify" && task != "adversarial" && task != "meta")
         throw UsageError("--task must be restore, classify, adversarial or meta");
-    if (parser.isSet("bilevel") && task != "restore")
-        throw UsageError("--bilevel trains a restoration model (--task restore)");
-    if (parser.isSet("bilevel") && parser.isSet("resume"))
-        throw UsageError("--bilevel is chosen when a run starts; a resumed run keeps its own setting");
-    if (parser.isSet("decibel-loss") && task != "restore")
-        throw UsageError("--decibel-loss trains a restoration model (--task restore)");
-    if (parser.isSet("decibel-loss") && parser.isSet("resume"))
-        throw UsageError("--decibel-loss is chosen when a run starts; a resumed run keeps its own setting");
+    for (const QString flag : {"bilevel", "decibel-loss"}) { // how a restoration run trains, fixed at its start
+        if (parser.isSet(flag) && task != "restore")
+            throw UsageError("--" + toStd(flag) + " trains a restoration model (--task restore)");
+        if (parser.isSet(flag) && parser.isSet("resume"))
+            throw UsageError("--" + toStd(flag) + " is chosen when a run starts; a resumed run keeps its own setting");
+    }
     ProgressBar bar;
     if (parser.isSet("resume") && readModelConfig(output).kind == ModelKind::Classifier)
         return resumeClassifier(parser, output, bar);
