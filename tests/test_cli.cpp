@@ -278,6 +278,7 @@ private Q_SLOTS:
         QVERIFY2(eval.out.contains("paired over the same episodes"), qPrintable(eval.out));
         QVERIFY2(eval.out.contains("JIIO 3 iterations, naive GD 2 steps"), qPrintable(eval.out));
         QCOMPARE(document["naive_steps"].toInt(), 2);
+        QCOMPARE(document["lambda"].toDouble(), 0.1); // the model's own
         const int reached = detail["jiio_reached_episodes"].toInt(-1);
         QVERIFY(reached >= 0 && reached <= 2);
         QVERIFY2(eval.out.contains(QString("reached the target on %1 of 2 episodes").arg(reached)),
@@ -287,6 +288,12 @@ private Q_SLOTS:
                                    "--iters", "2", "--naive-steps", "2", "--domain", "cross"});
         expectSuccess(cross);
         QVERIFY2(cross.out.contains("cross-domain") && !cross.out.contains("in-domain"), qPrintable(cross.out));
+        // Another proximal weight, and a bad one.
+        const auto stronger = runCli({"eval", "--task", "meta", "--model", trained, "--episodes", "1", "--shots", "1",
+                                      "--iters", "2", "--naive-steps", "2", "--domain", "cross", "--lambda", "0.3"});
+        expectSuccess(stronger);
+        QVERIFY2(stronger.out.contains("proximal weight lambda 0.3"), qPrintable(stronger.out));
+        expectCleanFailure(runCli({"eval", "--task", "meta", "--model", trained, "--lambda", "-1"}), "--lambda");
         expectCleanFailure(runCli({"eval", "--task", "meta", "--model", trained, "--domain", "sideways"}),
                            "--domain takes 'in', 'cross' or 'both'");
     }

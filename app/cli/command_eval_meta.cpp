@@ -25,6 +25,9 @@ void addMetaEvalOptions(QCommandLineParser& parser)
          "which"},
         {"naive-steps", "Meta: the naive loop's steps (default: the model's budget, 20, as --iters for JIIO).",
          "N"},
+        {"lambda", "Meta: the inner problem's proximal weight (default: the model's, the one it was meta-trained "
+                   "with).",
+         "L"},
     });
 }
 
@@ -46,6 +49,8 @@ int runMetaEval(const QCommandLineParser& parser)
     options.timingEpisodes = std::min(options.timingEpisodes, options.episodes);
     options.naiveSteps = intValue(parser, "naive-steps", loaded.config.jiioIterations, 1, 100000);
     options.adaptation.iterations = intValue(parser, "iters", loaded.config.jiioIterations, 1, 100000);
+    if (parser.isSet("lambda"))
+        options.adaptation.lambda = doubleValue(parser, "lambda", 0.1, 0.0, 1e6);
     options.seed = uint64_t(intValue(parser, "seed", 0, 0, 2147483647));
     options.progress = [](const std::string& stage) { std::fprintf(stderr, "  %s\n", stage.c_str()); };
     const QString domain = parser.isSet("domain") ? parser.value("domain") : QString("both");

@@ -210,6 +210,7 @@ MetaReport evaluateFewShot(DeqModel& model, const std::string& modelName, const 
     report.model = modelName;
     report.iterations = options.adaptation.iterations;
     report.naiveSteps = options.naiveSteps;
+    report.lambda = options.adaptation.lambdaFor(model);
     for (const auto& [key, value] : model->config().provenance)
         if (key == "training" || key == "training_seconds" || key == "training_steps")
             report.trainingNote += (report.trainingNote.empty() ? "" : ", ") + key + " " + value;
@@ -235,7 +236,7 @@ std::string metaTable(const MetaReport& report)
     auto out = classicStream();
     out << std::fixed << std::setprecision(2);
     out << "model " << report.model << ", inner budget: JIIO " << report.iterations << " iterations, naive GD "
-        << report.naiveSteps << " steps";
+        << report.naiveSteps << " steps; proximal weight lambda " << std::defaultfloat << report.lambda << std::fixed;
     if (!report.trainingNote.empty())
         out << "\n(" << report.trainingNote << ")";
     out << "\n\nsetting                       JIIO             naive GD         no adaptation    nearest centroid\n";
@@ -310,6 +311,7 @@ std::string metaJson(const MetaReport& report)
     document["model"] = report.model;
     document["inner_iterations"] = report.iterations;
     document["naive_steps"] = report.naiveSteps;
+    document["lambda"] = report.lambda;
     document["training"] = report.trainingNote;
     nlohmann::json all = nlohmann::json::array();
     for (const auto& s : report.settings)

@@ -65,6 +65,7 @@ struct MetaReport {
     std::string model;
     std::string trainingNote;
     int iterations = 0, naiveSteps = 0; // the inner budgets: JIIO's iterations, the naive loop's steps
+    double lambda = 0;                  // the inner problem's proximal weight
     std::vector<MetaSetting> settings;
 };
 
