@@ -294,6 +294,7 @@ private Q_SLOTS:
         expectSuccess(stronger);
         QVERIFY2(stronger.out.contains("proximal weight lambda 0.3"), qPrintable(stronger.out));
         expectCleanFailure(runCli({"eval", "--task", "meta", "--model", trained, "--lambda", "-1"}), "--lambda");
+        expectCleanFailure(runCli({"eval", "--model", rgbModel_, "--lambda", "0.3"}), "--lambda belongs to --task meta");
         expectCleanFailure(runCli({"eval", "--task", "meta", "--model", trained, "--domain", "sideways"}),
                            "--domain takes 'in', 'cross' or 'both'");
     }

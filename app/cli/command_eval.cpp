@@ -61,7 +61,7 @@ int runEval(const QStringList& arguments)
     for (const char* option : {"norm", "eps", "pgd-steps", "restarts", "transfer-from"})
         if (parser.isSet(option))
             throw UsageError(std::string("--") + option + " belongs to --task adversarial");
-    for (const char* option : {"episodes", "shots", "digits"})
+    for (const char* option : {"episodes", "shots", "digits", "domain", "naive-steps", "lambda"})
         if (parser.isSet(option))
             throw UsageError(std::string("--") + option + " belongs to --task meta");
     const std::string modelPath = parser.isSet("model")
