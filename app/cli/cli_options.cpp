@@ -75,6 +75,15 @@ int intValue(const QCommandLineParser& parser, const QString& name, int fallback
     return value;
 }
 
+QStringList addTaskOptions(QCommandLineParser& parser, const QList<QCommandLineOption>& options)
+{
+    parser.addOptions(options);
+    QStringList names;
+    for (const auto& option : options)
+        names << option.names().first();
+    return names;
+}
+
 double doubleValue(const QCommandLineParser& parser, const QString& name, double fallback, double min, double max)
 {
     if (!parser.isSet(name))

@@ -23,6 +23,10 @@ bool parseOrHelp(QCommandLineParser& parser, const QStringList& arguments, const
 
 void printHelp(const QCommandLineParser& parser, const QString& command);
 
+// Adds the options only one task of a command reads, and returns their names
+// (so that the command can refuse them under its other tasks).
+QStringList addTaskOptions(QCommandLineParser& parser, const QList<QCommandLineOption>& options);
+
 QString requireValue(const QCommandLineParser& parser, const QString& name);
 int intValue(const QCommandLineParser& parser, const QString& name, int fallback, int min, int max);
 double doubleValue(const QCommandLineParser& parser, const QString& name, double fallback, double min, double max);

@@ -41,9 +41,10 @@ int runEval(const QStringList& arguments)
          "accuracy on Fashion-MNIST's test split; --count images, default 1000) or meta (a few-shot model on "
          "unseen classes and on OpenCV's digits; --iters sets JIIO's inner budget, --naive-steps the naive loop's).",
          "task", "restore"},
+        {"json", "Also write the results as JSON (every task).", "file"},
     });
-    addAdversarialEvalOptions(parser);
-    addMetaEvalOptions(parser);
+    const QStringList adversarialOnly = addAdversarialEvalOptions(parser);
+    const QStringList metaOnly = addMetaEvalOptions(parser);
     addSolverOptions(parser);
     addRuntimeOptions(parser);
     addDeviceOption(parser);
@@ -58,12 +59,10 @@ int runEval(const QStringList& arguments)
         return runMetaEval(parser);
     if (task != "restore")
         throw UsageError("--task must be restore, adversarial or meta");
-    for (const char* option : {"norm", "eps", "pgd-steps", "restarts", "transfer-from"})
-        if (parser.isSet(option))
-            throw UsageError(std::string("--") + option + " belongs to --task adversarial");
-    for (const char* option : {"episodes", "shots", "digits", "domain", "naive-steps", "lambda"})
-        if (parser.isSet(option))
-            throw UsageError(std::string("--") + option + " belongs to --task meta");
+    for (const auto& [options, owner] : {std::pair{&adversarialOnly, "adversarial"}, std::pair{&metaOnly, "meta"}})
+        for (const QString& option : *options)
+            if (parser.isSet(option))
+                throw UsageError("--" + toStd(option) + " belongs to --task " + owner);
     const std::string modelPath = parser.isSet("model")
         ? toStd(parser.value("model"))
         : locateDefaultRestorationModel(intValue(parser, "channels", 3, 1, 3));

@@ -15,9 +15,9 @@
 
 namespace jiio::cli {
 
-void addAdversarialEvalOptions(QCommandLineParser& parser)
+QStringList addAdversarialEvalOptions(QCommandLineParser& parser)
 {
-    parser.addOptions({
+    return addTaskOptions(parser, {
         {"norm", "Adversarial: the attacks' ball, linf or l2 (default: the model's training norm, else linf).",
          "norm"},
         {"eps", "Adversarial: the ball's radius (default: the model's training eps, else 0.1).", "E"},
@@ -27,7 +27,6 @@ void addAdversarialEvalOptions(QCommandLineParser& parser)
          "Adversarial: replay PGD perturbations of this classifier (default: the shipped standard classifier, when "
          "it is not the evaluated model; 'none' for no transfer attack).",
          "file"},
-        {"json", "Also write the results as JSON (every task).", "file"},
     });
 }
 

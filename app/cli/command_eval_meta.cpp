@@ -15,9 +15,9 @@
 
 namespace jiio::cli {
 
-void addMetaEvalOptions(QCommandLineParser& parser)
+QStringList addMetaEvalOptions(QCommandLineParser& parser)
 {
-    parser.addOptions({
+    return addTaskOptions(parser, {
         {"episodes", "Meta: test episodes per setting (default 600).", "N"},
         {"shots", "Meta: support images per class (default: 1 and 5, each a setting).", "K"},
         {"digits", "Meta: OpenCV's digits.png for the cross-domain episodes (default: opencv-doc's).", "file"},
