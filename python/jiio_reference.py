@@ -438,8 +438,12 @@ class DeqModel(nn.Module):
         for s in range(1, c["scales"]):
             u = u + _resize(self._child("readout_lift%d" % s)(parts[s]), lay.height, lay.width)
         norm = self.readout_norm
-        y = F.elu(F.group_norm(self.readout_conv(u), c["groups"], norm.weight.detach(), norm.bias.detach(),
-                               norm.eps))
+        # The program's group norm (core/models/group_norm_elu.cpp) sums in
+        # double: PyTorch's float group norm is 100 times less accurate, which
+        # a hard solve amplifies.
+        v = self.readout_conv(u)
+        y = F.elu(F.group_norm(v.double(), c["groups"], norm.weight.detach().double(), norm.bias.detach().double(),
+                               norm.eps).to(v.dtype))
         image = self.readout_out(y)
         if c["observation_injection"]:
             if not lay.conditioning:

@@ -7,7 +7,9 @@
 #include "core/jiio/solve_defaults.h"
 #include "core/solvers/trace.h"
 #include "core/models/checkpoint.h"
+#include "core/models/bilinear_resize.h"
 #include "core/models/frozen_parameters.h"
+#include "core/models/group_norm_elu.h"
 #include "core/tasks/restoration/biharmonic_fill.h"
 #include "core/tasks/restoration/delivered_error.h"
 #include "core/tasks/restoration/image_prior_objective.h"
@@ -18,6 +20,7 @@
 
 #include <QtTest>
 
+#include <array>
 #include <functional>
 
 using namespace jiio;
@@ -295,6 +298,104 @@ private Q_SLOTS:
         FrozenParameters guard;
         QVERIFY((changed - free).abs().max().item<double>() > 1e-6);
         QVERIFY((evaluate() - changed).abs().max().item<double>() < 1e-12);
+    }
+
+    void bilinearResizeMatchesLibTorchsInterpolation()
+    {
+        namespace F = torch::nn::functional;
+        torch::manual_seed(6);
+        auto interpolate = [](const torch::Tensor& image, int64_t height, int64_t width) {
+            return F::interpolate(image, F::InterpolateFuncOptions()
+                                             .size(std::vector<int64_t>{height, width})
+                                             .mode(torch::kBilinear)
+                                             .align_corners(false));
+        };
+        // Factors 2 and 4 (the cell's scales), an uneven ratio, a reduction.
+        const std::vector<std::array<int64_t, 4>> sizes = {{8, 6, 16, 12}, {5, 7, 20, 28}, {5, 7, 9, 11}, {9, 8, 4, 5}};
+        for (const auto dtype : {torch::kFloat32, torch::kFloat64}) {
+            for (const auto& [h, w, height, width] : sizes) {
+                const auto image = torch::randn({2, 16, h, w}, dtype).contiguous(at::MemoryFormat::ChannelsLast);
+                const auto base = torch::randn({2, 16, height, width}, dtype).contiguous(at::MemoryFormat::ChannelsLast);
+                const auto cotangent = torch::randn({2, 16, height, width}, dtype);
+                const auto direction = torch::randn({2, 16, h, w}, dtype);
+                // Second derivatives too: ELU makes the gradient depend on the image.
+                auto run = [&](bool own) {
+                    auto imageLeaf = image.clone().requires_grad_(true), baseLeaf = base.clone().requires_grad_(true);
+                    const auto sum = own ? resizeBilinear(imageLeaf, height, width, baseLeaf)
+                                         : baseLeaf + interpolate(imageLeaf, height, width);
+                    const auto value = (torch::elu(sum) * cotangent).sum();
+                    auto grads = torch::autograd::grad({value}, {imageLeaf, baseLeaf}, {}, true, true);
+                    const auto second = torch::autograd::grad({(grads[0] * direction).sum()}, {imageLeaf})[0];
+                    return std::vector<torch::Tensor>{sum.detach(), grads[0].detach(), grads[1].detach(), second,
+                                                      own ? resizeBilinear(image, height, width)
+                                                          : interpolate(image, height, width)};
+                };
+                const auto own = run(true), reference = run(false);
+                const double tolerance = dtype == torch::kFloat32 ? 1e-5 : 1e-12;
+                for (size_t i = 0; i < own.size(); ++i) {
+                    const double error = ((own[i] - reference[i]).abs().max() / reference[i].abs().max()).item<double>();
+                    QVERIFY2(error < tolerance,
+                             qPrintable(QString("%1x%2 -> %3x%4, output %5: relative error %6")
+                                            .arg(h).arg(w).arg(height).arg(width).arg(i).arg(error)));
+                }
+            }
+        }
+    }
+
+    void groupNormEluMatchesLibTorchsGroupNormAndElu()
+    {
+        namespace F = torch::nn::functional;
+        torch::manual_seed(5);
+        // 16 channels take the unrolled kernels, 12 the general ones; an
+        // odd pixel count leaves a partial block.
+        for (const auto dtype : {torch::kFloat32, torch::kFloat64}) {
+            for (const std::vector<int64_t> shape : {std::vector<int64_t>{2, 16, 37, 41}, {3, 12, 9, 5}}) {
+                const auto x = (2 * torch::randn(shape, dtype) + 0.3).contiguous(at::MemoryFormat::ChannelsLast);
+                const auto weight = torch::randn({shape[1]}, dtype), bias = torch::randn({shape[1]}, dtype);
+                const auto cotangent = torch::randn(shape, dtype);
+                auto run = [&](bool own) {
+                    auto xLeaf = x.clone().requires_grad_(true), w = weight.clone().requires_grad_(true),
+                         b = bias.clone().requires_grad_(true);
+                    const auto y = own ? groupNormElu(xLeaf, 4, w, b, 1e-5)
+                                       : torch::elu(F::group_norm(
+                                             xLeaf, F::GroupNormFuncOptions(4).weight(w).bias(b).eps(1e-5)));
+                    auto grads = torch::autograd::grad({y}, {xLeaf, w, b}, {cotangent});
+                    grads.insert(grads.begin(), y.detach());
+                    return grads;
+                };
+                const auto own = run(true), reference = run(false);
+                QVERIFY(own[0].is_contiguous(at::MemoryFormat::ChannelsLast));
+                const double tolerance = dtype == torch::kFloat32 ? 2e-5 : 1e-12;
+                for (size_t i = 0; i < own.size(); ++i) {
+                    const double error = ((own[i] - reference[i]).abs().max() / reference[i].abs().max()).item<double>();
+                    QVERIFY2(error < tolerance, qPrintable(QString("output %1: relative error %2").arg(i).arg(error)));
+                }
+            }
+        }
+        // Its backward is the derivative: central differences in double,
+        // along a random direction in x, weight and bias at once.
+        const std::vector<torch::Tensor> point = {
+            torch::randn({2, 8, 5, 6}, torch::kFloat64).contiguous(at::MemoryFormat::ChannelsLast),
+            torch::randn({8}, torch::kFloat64), torch::randn({8}, torch::kFloat64)};
+        const auto cotangent = torch::randn({2, 8, 5, 6}, torch::kFloat64);
+        auto value = [&](const std::vector<torch::Tensor>& in) {
+            return (groupNormElu(in[0], 2, in[1], in[2], 1e-5) * cotangent).sum();
+        };
+        std::vector<torch::Tensor> leaves, up, down;
+        double analytic = 0;
+        for (const auto& p : point)
+            leaves.push_back(p.clone().requires_grad_(true));
+        const auto grads = torch::autograd::grad({value(leaves)}, leaves);
+        const double eps = 1e-6;
+        for (size_t i = 0; i < point.size(); ++i) {
+            const auto direction = torch::randn_like(point[i]);
+            analytic += (grads[i] * direction).sum().item<double>();
+            up.push_back(point[i] + eps * direction);
+            down.push_back(point[i] - eps * direction);
+        }
+        const double numeric = (value(up) - value(down)).item<double>() / (2 * eps);
+        QVERIFY2(std::abs(analytic - numeric) < 1e-6 * std::max(1.0, std::abs(numeric)),
+                 qPrintable(QString("analytic %1, numeric %2").arg(analytic, 0, 'g', 12).arg(numeric, 0, 'g', 12)));
     }
 
     void implicitBackwardReachesTheObservationInjection()

@@ -1,5 +1,7 @@
 #include "solvers/anderson_history.h"
 
+#include "vector_clones.h"
+
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
 #include <Eigen/Dense>
@@ -17,14 +19,6 @@ namespace {
 // within a chunk are in the state's precision (8192 terms lose little), across
 // chunks in double.
 constexpr int64_t kChunk = 8192;
-
-// The loops below are memory-bound; built for AVX2 and FMA as well, and picked
-// at load time where the CPU has them.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define JIIO_VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define JIIO_VECTOR_CLONES
-#endif
 
 // The new pair's chunk: stores g = G(v) - v and G(v), and returns the squared
 // norms of both in sums[0] and sums[1].
