@@ -312,12 +312,15 @@ private Q_SLOTS:
         };
         // Factors 2 and 4 (the cell's scales), an uneven ratio, a reduction.
         const std::vector<std::array<int64_t, 4>> sizes = {{8, 6, 16, 12}, {5, 7, 20, 28}, {5, 7, 9, 11}, {9, 8, 4, 5}};
+        // 16 channels take the unrolled kernels, 5 the general ones.
         for (const auto dtype : {torch::kFloat32, torch::kFloat64}) {
             for (const auto& [h, w, height, width] : sizes) {
-                const auto image = torch::randn({2, 16, h, w}, dtype).contiguous(at::MemoryFormat::ChannelsLast);
-                const auto base = torch::randn({2, 16, height, width}, dtype).contiguous(at::MemoryFormat::ChannelsLast);
-                const auto cotangent = torch::randn({2, 16, height, width}, dtype);
-                const auto direction = torch::randn({2, 16, h, w}, dtype);
+                const int64_t channels = h % 2 ? 5 : 16;
+                const auto image = torch::randn({2, channels, h, w}, dtype).contiguous(at::MemoryFormat::ChannelsLast);
+                const auto base =
+                    torch::randn({2, channels, height, width}, dtype).contiguous(at::MemoryFormat::ChannelsLast);
+                const auto cotangent = torch::randn({2, channels, height, width}, dtype);
+                const auto direction = torch::randn({2, channels, h, w}, dtype);
                 // Second derivatives too: ELU makes the gradient depend on the image.
                 auto run = [&](bool own) {
                     auto imageLeaf = image.clone().requires_grad_(true), baseLeaf = base.clone().requires_grad_(true);
