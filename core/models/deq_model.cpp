@@ -1,7 +1,7 @@
 #include "models/deq_model.h"
 
-#include "models/frozen_parameters.h"
 #include "models/bilinear_resize.h"
+#include "models/frozen_parameters.h"
 #include "models/group_norm_elu.h"
 #include "solve_profile.h"
 
