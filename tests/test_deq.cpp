@@ -375,6 +375,17 @@ private Q_SLOTS:
                 }
             }
         }
+        // A mean far from zero next to its spread (a conditioned activation)
+        // still normalises to float precision: against a double computation.
+        {
+            const auto x = (50 + 0.01 * torch::randn({2, 16, 20, 20})).contiguous(at::MemoryFormat::ChannelsLast);
+            const auto weight = torch::randn({16}), bias = torch::randn({16});
+            const auto own = groupNormElu(x, 4, weight, bias, 1e-5).to(torch::kFloat64);
+            const auto exact = torch::elu(F::group_norm(
+                x.to(torch::kFloat64), F::GroupNormFuncOptions(4).weight(weight.to(torch::kFloat64)).bias(bias.to(torch::kFloat64)).eps(1e-5)));
+            const double error = (own - exact).abs().max().item<double>();
+            QVERIFY2(error < 1e-3, qPrintable(QString("largest error %1").arg(error)));
+        }
         // Its backward is the derivative: central differences in double,
         // along a random direction in x, weight and bias at once.
         const std::vector<torch::Tensor> point = {

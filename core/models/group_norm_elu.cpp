@@ -39,9 +39,12 @@ Shape shapeOf(const torch::Tensor& x, int64_t groups)
 // is the channel count where the kernel is built for it (the channel loop
 // then unrolls and the per-channel sums stay in registers), else 0.
 
-// Per channel: sum of x and of x^2 over the rows.
+// Per channel: sum of d and of d^2 over the rows, d = x - centre. Sums of
+// values shifted by one of them do not cancel when the mean is large next to
+// the spread, as sums of x and x^2 would.
 template <typename T, int Fixed>
-JIIO_VECTOR_CLONES void momentSums(const T* x, int64_t rows, int64_t channels, double* sum, double* squares)
+JIIO_VECTOR_CLONES void momentSums(const T* x, int64_t rows, int64_t channels, const T* centre, double* sum,
+                                   double* squares)
 {
     const int64_t c = Fixed > 0 ? Fixed : channels;
     T a[kMaxChannels] = {}, b[kMaxChannels] = {};
@@ -49,8 +52,9 @@ JIIO_VECTOR_CLONES void momentSums(const T* x, int64_t rows, int64_t channels, d
         const T* row = x + p * c;
 #pragma omp simd
         for (int64_t k = 0; k < c; ++k) {
-            a[k] += row[k];
-            b[k] += row[k] * row[k];
+            const T d = row[k] - centre[k];
+            a[k] += d;
+            b[k] += d * d;
         }
     }
     for (int64_t k = 0; k < c; ++k) {
@@ -214,19 +218,36 @@ public:
         const double* bData = b.data_ptr<double>();
         AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "groupNormElu", [&] {
             const scalar_t* in = x.data_ptr<scalar_t>();
+            // Each sample's first pixel centres its sums.
             std::vector<double> partialSum(shape.batch * shape.blocks() * c), partialSquares(partialSum.size());
             withChannelCount(c, [&](auto fixed) {
                 forEachBlock(shape, [&](int64_t sample, int64_t first, int64_t count, int64_t task) {
-                    momentSums<scalar_t, fixed()>(in + (sample * shape.pixels + first) * c, count, c,
+                    const scalar_t* samplePixels = in + sample * shape.pixels * c;
+                    momentSums<scalar_t, fixed()>(samplePixels + first * c, count, c, samplePixels,
                                                   &partialSum[task * c], &partialSquares[task * c]);
                 });
             });
-            const auto sums = perGroup(shape, addBlocks(shape, partialSum), nullptr);
-            const auto squares = perGroup(shape, addBlocks(shape, partialSquares), nullptr);
-            const double count = double(shape.pixels * shape.groupSize());
+            const auto sums = addBlocks(shape, partialSum), squares = addBlocks(shape, partialSquares);
+            // Per channel the mean and the sum of squared deviations, then per
+            // group the two combined (Chan et al.'s parallel variance).
+            const double n = double(shape.pixels);
+            std::vector<double> channelMean(shape.batch * c), channelSquares(shape.batch * c);
+            for (int64_t row = 0; row < shape.batch * c; ++row) {
+                const int64_t sample = row / c;
+                channelMean[row] = double(in[sample * shape.pixels * c + row % c]) + sums[row] / n;
+                channelSquares[row] = std::max(squares[row] - sums[row] * sums[row] / n, 0.0);
+            }
+            const auto groupSums = perGroup(shape, channelMean, nullptr);
+            for (int64_t g = 0; g < shape.batch * groups; ++g)
+                mean[g] = groupSums[g] / double(shape.groupSize());
             for (int64_t g = 0; g < shape.batch * groups; ++g) {
-                mean[g] = sums[g] / count;
-                rstd[g] = 1.0 / std::sqrt(std::max(squares[g] / count - mean[g] * mean[g], 0.0) + eps);
+                double deviations = 0;
+                for (int64_t k = (g % groups) * shape.groupSize(); k < (g % groups + 1) * shape.groupSize(); ++k) {
+                    const int64_t row = (g / groups) * c + k;
+                    const double offset = channelMean[row] - mean[g];
+                    deviations += channelSquares[row] + n * offset * offset;
+                }
+                rstd[g] = 1.0 / std::sqrt(deviations / (n * double(shape.groupSize())) + eps);
             }
             // y = x * scale + shift, per sample and channel.
             std::vector<scalar_t> scale(shape.batch * c), shift(shape.batch * c);
