@@ -312,7 +312,7 @@ private Q_SLOTS:
         };
         // Factors 2 and 4 (the cell's scales), an uneven ratio, a reduction.
         const std::vector<std::array<int64_t, 4>> sizes = {{8, 6, 16, 12}, {5, 7, 20, 28}, {5, 7, 9, 11}, {9, 8, 4, 5}};
-        // 16 channels take the unrolled kernels, 5 the general ones.
+        // Channel counts even and odd.
         for (const auto dtype : {torch::kFloat32, torch::kFloat64}) {
             for (const auto& [h, w, height, width] : sizes) {
                 const int64_t channels = h % 2 ? 5 : 16;

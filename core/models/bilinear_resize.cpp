@@ -18,7 +18,8 @@ constexpr int64_t kMaxChannels = 256;
 
 // Where each output row (or column) reads: source indices first and second
 // with weights, as LibTorch computes them for align_corners false (the source
-// coordinate (o + 1/2) in / out - 1/2, clamped at 0, in the tensor's type).
+// coordinate (o + 1/2) in / out - 1/2, clamped at 0; here in the tensor's
+// type, in LibTorch in double: the weights agree to a rounding step).
 template <typename T>
 struct Taps {
     std::vector<int64_t> first, second;

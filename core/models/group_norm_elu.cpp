@@ -275,6 +275,8 @@ public:
     static torch::autograd::variable_list backward(torch::autograd::AutogradContext* context,
                                                    torch::autograd::variable_list gradients)
     {
+        // Computed from raw buffers: its result carries no graph of its own.
+        TORCH_CHECK(!torch::GradMode::is_enabled(), "groupNormElu has no second derivative");
         const auto saved = context->get_saved_variables();
         const auto& x = saved[0];
         const auto& output = saved[1];
@@ -350,8 +352,10 @@ public:
 torch::Tensor groupNormElu(const torch::Tensor& x, int64_t groups, const torch::Tensor& weight,
                            const torch::Tensor& bias, double eps)
 {
-    TORCH_CHECK(x.dim() == 4 && x.size(1) % groups == 0, "group norm: ", x.size(1), " channels in ", groups,
-                " groups");
+    TORCH_CHECK(x.dim() == 4 && groups > 0 && x.size(1) % groups == 0, "group norm: ", x.dim() == 4 ? x.size(1) : 0,
+                " channels in ", groups, " groups");
+    TORCH_CHECK(weight.defined() && bias.defined() && weight.numel() == x.size(1) && bias.numel() == x.size(1),
+                "group norm: a weight and a bias of ", x.size(1), " elements each");
     if (!usesOwnKernel(x)) {
         auto y = F::group_norm(x, F::GroupNormFuncOptions(groups).weight(weight).bias(bias).eps(eps));
         return torch::elu_(y);
